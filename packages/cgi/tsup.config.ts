@@ -1,0 +1,3 @@
+import { config } from '../../tsup.base.ts';
+
+export default config({ entry: ['src/index.ts', 'src/cli.ts'] });

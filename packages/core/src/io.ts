@@ -1,0 +1,267 @@
+import type { Readable, Writable } from 'node:stream';
+import { createError } from './errors.js';
+
+const newline = 0x0a;
+
+/** Options of a {@link LineReader}. */
+export interface LineReaderOptions {
+  /** Longest line `readline()` (without a limit) and line iteration accept, in bytes. Default 65536. */
+  maxLineLength?: number;
+  /** Milliseconds a read may wait for data before failing with `SRV_ERR_TIMEOUT`; 0 = never. */
+  timeout?: number;
+  /** Bytes buffered before the source is paused (backpressure). Default 65536. */
+  highWaterMark?: number;
+}
+
+/**
+ * Python's `rfile`: buffered, line-oriented reading of a byte stream with limits. It attaches to the
+ * stream on the first read, so a handler that never reads leaves the stream untouched.
+ */
+export class LineReader implements AsyncIterable<Buffer> {
+  /** Longest accepted line, in bytes. */
+  readonly maxLineLength: number;
+  readonly #source: Readable | undefined;
+  readonly #timeout: number;
+  readonly #highWaterMark: number;
+  #buffer: Buffer;
+  #ended: boolean;
+  #error: Error | undefined;
+  #attached = false;
+  #wake: (() => void) | undefined;
+
+  /** Reads from a stream, or from a fixed buffer (a datagram) when given one. */
+  constructor(source: Readable | Buffer, options: LineReaderOptions = {}) {
+    this.maxLineLength = options.maxLineLength ?? 65536;
+    this.#timeout = options.timeout ?? 0;
+    this.#highWaterMark = Math.max(options.highWaterMark ?? 65536, this.maxLineLength + 1);
+    if (Buffer.isBuffer(source)) {
+      this.#source = undefined;
+      this.#buffer = source;
+      this.#ended = true;
+    } else {
+      this.#source = source;
+      this.#buffer = Buffer.alloc(0);
+      this.#ended = false;
+    }
+  }
+
+  /** Bytes received and not read yet. */
+  get bufferedLength(): number {
+    return this.#buffer.length;
+  }
+
+  #attach(): void {
+    const source = this.#source;
+    if (this.#attached || source === undefined) return;
+    this.#attached = true;
+    const wake = () => {
+      const resolve = this.#wake;
+      this.#wake = undefined;
+      resolve?.();
+    };
+    source.on('data', (chunk: Buffer | string) => {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      this.#buffer = this.#buffer.length === 0 ? bytes : Buffer.concat([this.#buffer, bytes]);
+      if (this.#buffer.length >= this.#highWaterMark) source.pause();
+      wake();
+    });
+    source.on('end', () => {
+      this.#ended = true;
+      wake();
+    });
+    source.on('close', () => {
+      this.#ended = true;
+      wake();
+    });
+    source.on('error', (error: Error) => {
+      this.#error ??= error;
+      wake();
+    });
+    if (source.readableEnded || source.destroyed) this.#ended = true;
+  }
+
+  async #more(): Promise<void> {
+    if (this.#error) throw this.#error;
+    if (this.#ended) return;
+    this.#source?.resume();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.#wake = resolve;
+        if (this.#timeout > 0) {
+          timer = setTimeout(() => {
+            const error = createError('SRV_ERR_TIMEOUT', `no data for ${this.#timeout} ms`);
+            this.#error = error;
+            this.#wake = undefined;
+            this.#source?.destroy();
+            reject(error);
+          }, this.#timeout);
+        }
+      });
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+    if (this.#error) throw this.#error;
+  }
+
+  #take(length: number): Buffer {
+    const result = this.#buffer.subarray(0, length);
+    this.#buffer = this.#buffer.subarray(length);
+    if (this.#buffer.length < this.#highWaterMark && this.#source?.isPaused()) this.#source.resume();
+    return result;
+  }
+
+  /**
+   * Reads one line, newline included; an empty buffer at end of input. With an explicit `limit`,
+   * returns at most `limit` bytes like Python; without one, a line longer than `maxLineLength` fails
+   * with `SRV_ERR_LINE_TOO_LONG` instead of buffering without bound.
+   */
+  async readline(limit?: number): Promise<Buffer> {
+    this.#attach();
+    const max = limit ?? this.maxLineLength;
+    let searched = 0;
+    for (;;) {
+      const end = Math.min(this.#buffer.length, max);
+      const index = this.#buffer.subarray(0, end).indexOf(newline, searched);
+      if (index !== -1) return this.#take(index + 1);
+      searched = end;
+      if (this.#buffer.length >= max) {
+        if (limit !== undefined) return this.#take(limit);
+        throw createError('SRV_ERR_LINE_TOO_LONG', `line longer than ${this.maxLineLength} bytes`);
+      }
+      if (this.#ended) return this.#take(this.#buffer.length);
+      await this.#more();
+    }
+  }
+
+  /** Reads exactly `size` bytes, fewer only at end of input; without `size`, everything until the end. */
+  async read(size?: number): Promise<Buffer> {
+    this.#attach();
+    if (size !== undefined && (!Number.isInteger(size) || size < 0)) {
+      throw createError('SRV_ERR_INVALID_OPTION', `read size must be a non-negative integer, got ${size}`);
+    }
+    while (!this.#ended && (size === undefined || this.#buffer.length < size)) await this.#more();
+    return this.#take(size === undefined ? this.#buffer.length : Math.min(size, this.#buffer.length));
+  }
+
+  /** Reads whatever is available (at least one byte unless at end), at most `size` bytes: Python's `read1`. */
+  async read1(size = 65536): Promise<Buffer> {
+    this.#attach();
+    while (!this.#ended && this.#buffer.length === 0) await this.#more();
+    return this.#take(Math.min(size, this.#buffer.length));
+  }
+
+  /** Lines as strings without their line ending (`\n` or `\r\n`), until end of input. */
+  async *lines(encoding: BufferEncoding = 'utf8'): AsyncGenerator<string> {
+    for await (const line of this) yield line.toString(encoding).replace(/\r?\n$/, '');
+  }
+
+  /** Iterates lines as Python does: bytes with their newline, until end of input. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
+    for (;;) {
+      const line = await this.readline();
+      if (line.length === 0) return;
+      yield line;
+    }
+  }
+}
+
+/**
+ * Python's `wfile`: writes that respect backpressure. `await wfile.write(x)` waits for `drain` when the
+ * stream's buffer is full; a write nobody awaits never becomes an unhandled rejection.
+ */
+export class StreamWriter {
+  readonly #target: Writable;
+
+  constructor(target: Writable) {
+    this.#target = target;
+  }
+
+  /** The underlying writable stream (for `pipeline`). */
+  get stream(): Writable {
+    return this.#target;
+  }
+
+  /** True once the stream can take no more writes. */
+  get closed(): boolean {
+    return this.#target.destroyed || this.#target.writableEnded;
+  }
+
+  /** Writes bytes or a string (UTF-8); resolves when the stream can take more. */
+  write(chunk: Uint8Array | string): Promise<void> {
+    const target = this.#target;
+    const promise = new Promise<void>((resolve, reject) => {
+      if (target.destroyed || target.writableEnded) {
+        reject(createError('SRV_ERR_SERVER_CLOSED', 'write after the connection closed'));
+        return;
+      }
+      const more = target.write(chunk, (error) => {
+        if (error) reject(error);
+      });
+      if (more) {
+        resolve();
+        return;
+      }
+      const done = (error?: Error) => {
+        target.off('drain', onDrain);
+        target.off('close', onClose);
+        target.off('error', done);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onDrain = () => done();
+      const onClose = () => done(createError('SRV_ERR_SERVER_CLOSED', 'connection closed while writing'));
+      target.on('drain', onDrain);
+      target.on('close', onClose);
+      target.on('error', done);
+    });
+    promise.catch(() => {});
+    return promise;
+  }
+
+  /** Resolves when everything written so far has been handed to the system. */
+  flush(): Promise<void> {
+    const target = this.#target;
+    if (target.destroyed || target.writableLength === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        target.off('drain', done);
+        target.off('close', done);
+        resolve();
+      };
+      target.on('drain', done);
+      target.on('close', done);
+    });
+  }
+
+  /** Ends the stream after what was written (half-close for sockets). */
+  end(chunk?: Uint8Array | string): Promise<void> {
+    const target = this.#target;
+    if (target.writableEnded || target.destroyed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      target.once('close', resolve);
+      target.end(chunk ?? '', () => resolve());
+    });
+  }
+}
+
+/** Collects writes in memory: the `wfile` of a datagram handler, sent as one datagram at the end. */
+export class BufferWriter {
+  readonly #chunks: Buffer[] = [];
+
+  /** Appends bytes or a string (UTF-8). */
+  write(chunk: Uint8Array | string): Promise<void> {
+    this.#chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
+    return Promise.resolve();
+  }
+
+  /** Total bytes written. */
+  get length(): number {
+    return this.#chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  }
+
+  /** Everything written, as one buffer. */
+  getValue(): Buffer {
+    return Buffer.concat(this.#chunks);
+  }
+}

@@ -1,0 +1,425 @@
+import dgram from 'node:dgram';
+import { EventEmitter, once } from 'node:events';
+import { lstat, unlink } from 'node:fs/promises';
+import net from 'node:net';
+import tls from 'node:tls';
+import {
+  type AddressFamily,
+  formatAddress,
+  type ListenAddress,
+  type SocketAddress,
+  toFamily,
+} from './address.js';
+import { createError, toBindError } from './errors.js';
+
+/** Certificate and key (PEM strings or buffers) plus any other `node:tls` server option. */
+export type TlsOptions = tls.TlsOptions & {
+  cert: string | Buffer | Array<string | Buffer>;
+  key: tls.TlsOptions['key'];
+};
+
+/** What a server knows of one accepted connection. */
+export interface ConnectionInfo {
+  /** The server's end. */
+  readonly local: SocketAddress;
+  /** The client's end. */
+  readonly remote: SocketAddress;
+  /** True when the connection is (or is to be) wrapped in TLS. */
+  readonly tls: boolean;
+}
+
+/** One received datagram, with the way to answer it. */
+export interface DatagramInfo {
+  readonly local: SocketAddress;
+  readonly remote: SocketAddress;
+  /** Sends one datagram back to the sender. */
+  reply(data: Uint8Array | string): Promise<void>;
+}
+
+/** Options shared by the stream listeners. */
+export interface StreamListenerOptions {
+  /** Length of the kernel's accept queue (Python's `request_queue_size`). Default 511. */
+  backlog?: number;
+  /** Accept IPv6 only on an IPv6 address (no IPv4-mapped clients). Default false (dual-stack on `::`). */
+  ipv6Only?: boolean;
+  /** SO_REUSEPORT; needs Node ≥ 22.12 on Linux, else `SRV_ERR_UNSUPPORTED_OPTION`. */
+  reusePort?: boolean;
+  /** SO_REUSEADDR; libuv always sets it on TCP listeners, so `false` is `SRV_ERR_UNSUPPORTED_OPTION`. */
+  allowReuseAddress?: boolean;
+  /** Hand sockets over paused (required to pass them to another process without losing bytes). */
+  pauseOnConnect?: boolean;
+  /** Serve TLS on this listener; the info of each connection says `tls: true`. */
+  tls?: TlsOptions;
+}
+
+/** Options of the datagram listener. */
+export interface DatagramListenerOptions {
+  /** `IPv6` opens a udp6 socket for host names and the empty host. */
+  addressFamily?: AddressFamily;
+  ipv6Only?: boolean;
+  reusePort?: boolean;
+  /** Maps to dgram's `reuseAddr`. Default false. */
+  allowReuseAddress?: boolean;
+  /** Receive buffer size in bytes (SO_RCVBUF). */
+  receiveBufferSize?: number;
+}
+
+/** True when this Node supports SO_REUSEPORT on listeners (Linux, Node ≥ 22.12 / ≥ 23.1). */
+export function supportsReusePort(version: string = process.versions.node): boolean {
+  if (process.platform !== 'linux' && process.platform !== 'freebsd') return false;
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+}
+
+function checkReusePort(reusePort: boolean | undefined): void {
+  if (reusePort && !supportsReusePort()) {
+    throw createError(
+      'SRV_ERR_UNSUPPORTED_OPTION',
+      `reusePort needs Node >= 22.12 on Linux; this is Node ${process.versions.node} on ${process.platform}`,
+    );
+  }
+}
+
+function describeListen(address: ListenAddress): string {
+  switch (address.kind) {
+    case 'unix':
+      return address.path;
+    case 'fd':
+      return `fd ${address.fd}`;
+    default:
+      return address.host.includes(':')
+        ? `[${address.host}]:${address.port}`
+        : `${address.host}:${address.port}`;
+  }
+}
+
+/** Reads a socket's address as a {@link SocketAddress}. */
+export function socketAddressOf(
+  info: net.AddressInfo | string | null | undefined,
+  fallbackPath = '',
+): SocketAddress {
+  if (info === null || info === undefined || typeof info === 'string') {
+    return { family: 'unix', host: typeof info === 'string' ? info : fallbackPath, port: 0 };
+  }
+  return { family: toFamily(info.family, info.address), host: info.address, port: info.port };
+}
+
+/** Describes an accepted socket. */
+export function connectionInfoOf(socket: net.Socket, isTls: boolean, localPath = ''): ConnectionInfo {
+  const isUnix = socket.remoteAddress === undefined && socket.localAddress === undefined;
+  if (isUnix) {
+    const end: SocketAddress = { family: 'unix', host: localPath, port: 0 };
+    return { local: end, remote: { family: 'unix', host: '', port: 0 }, tls: isTls };
+  }
+  return {
+    local: {
+      family: toFamily(socket.localFamily ?? socket.remoteFamily, socket.localAddress),
+      host: socket.localAddress ?? '',
+      port: socket.localPort ?? 0,
+    },
+    remote: {
+      family: toFamily(socket.remoteFamily, socket.remoteAddress),
+      host: socket.remoteAddress ?? '',
+      port: socket.remotePort ?? 0,
+    },
+    tls: isTls,
+  };
+}
+
+/**
+ * Wraps an accepted plain socket in server-side TLS. Used by the server, and by a dispatcher that
+ * received the plain socket in another process. Handshake failures surface as `error` on the result.
+ */
+export function wrapTls(socket: net.Socket, options: TlsOptions | tls.SecureContext): tls.TLSSocket {
+  const secureContext = 'context' in options ? options : tls.createSecureContext(options);
+  const wrapped = new tls.TLSSocket(socket, { isServer: true, secureContext, ...optionsOf(options) });
+  if (socket.isPaused()) socket.resume();
+  return wrapped;
+}
+
+function optionsOf(options: TlsOptions | tls.SecureContext): tls.TLSSocketOptions {
+  if ('context' in options) return {};
+  const { ALPNProtocols, requestCert, rejectUnauthorized } = options;
+  return {
+    ...(ALPNProtocols ? { ALPNProtocols } : {}),
+    ...(requestCert !== undefined ? { requestCert } : {}),
+    ...(rejectUnauthorized !== undefined ? { rejectUnauthorized } : {}),
+  };
+}
+
+/** Removes a stale Unix socket file: only a socket, and only when nobody accepts on it. */
+async function removeStaleSocket(path: string): Promise<void> {
+  let stats: Awaited<ReturnType<typeof lstat>>;
+  try {
+    stats = await lstat(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (!stats.isSocket()) {
+    throw createError('SRV_ERR_ADDRESS_IN_USE', `${path} exists and is not a socket; not removing it`);
+  }
+  const alive = await new Promise<boolean>((resolve) => {
+    const probe = net.connect({ path });
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (alive)
+    throw createError('SRV_ERR_ADDRESS_IN_USE', `address already in use: ${path} (a server accepts on it)`);
+  await unlink(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error;
+  });
+}
+
+/**
+ * Owns one bound stream endpoint (TCP v4/v6/dual-stack, Unix socket, or an inherited descriptor) and
+ * emits `connection` with each accepted socket and its {@link ConnectionInfo}. TLS is not applied here:
+ * the info says `tls: true` and the consumer wraps (in this process or another).
+ *
+ * Events: `listening`, `connection (socket, info)`, `close`, `error`.
+ */
+export class StreamListener extends EventEmitter {
+  /** Resolves once listening; rejects with a coded error. Never an unhandled rejection. */
+  readonly ready: Promise<void>;
+  readonly #server: net.Server;
+  readonly #address: ListenAddress;
+  readonly #isTls: boolean;
+  #bound: SocketAddress | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(address: ListenAddress, options: StreamListenerOptions = {}) {
+    super();
+    this.#address = address;
+    this.#isTls = options.tls !== undefined;
+    this.#server = net.createServer({ pauseOnConnect: options.pauseOnConnect ?? false });
+    this.#server.on('connection', (socket: net.Socket) => {
+      const path = address.kind === 'unix' ? address.path : '';
+      this.emit('connection', socket, connectionInfoOf(socket, this.#isTls, path));
+    });
+    // A failing accept (EMFILE…) must not take the process down: report it and keep listening.
+    this.#server.on('error', (error) => {
+      if (this.#bound !== undefined) this.emit('error', error);
+    });
+    this.ready = this.#listen(options);
+    this.ready.catch(() => {});
+  }
+
+  async #listen(options: StreamListenerOptions): Promise<void> {
+    const address = this.#address;
+    const where = describeListen(address);
+    if (options.allowReuseAddress === false && address.kind === 'inet') {
+      throw createError(
+        'SRV_ERR_UNSUPPORTED_OPTION',
+        'allowReuseAddress: false is not possible for TCP in Node (libuv always sets SO_REUSEADDR)',
+      );
+    }
+    checkReusePort(options.reusePort);
+    if (options.backlog !== undefined && (!Number.isInteger(options.backlog) || options.backlog < 0)) {
+      throw createError(
+        'SRV_ERR_INVALID_OPTION',
+        `backlog must be a non-negative integer, got ${options.backlog}`,
+      );
+    }
+    const listenOptions: net.ListenOptions & { reusePort?: boolean } = { backlog: options.backlog ?? 511 };
+    if (address.kind === 'inet') {
+      listenOptions.host = address.host;
+      listenOptions.port = address.port;
+      if (options.ipv6Only) listenOptions.ipv6Only = true;
+      if (options.reusePort) listenOptions.reusePort = true;
+    } else if (address.kind === 'unix') {
+      await removeStaleSocket(address.path).catch((error) => {
+        throw toBindError(error, where);
+      });
+      listenOptions.path = address.path;
+    } else {
+      (listenOptions as { fd?: number }).fd = address.fd;
+    }
+    const server = this.#server;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(listenOptions, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (error) {
+      // Node closes the handle on a failed bind; close() makes sure and keeps the promise settled.
+      server.close(() => {});
+      throw toBindError(error, where);
+    }
+    this.#bound = socketAddressOf(
+      server.address(),
+      address.kind === 'unix' ? address.path : `fd:${address.kind === 'fd' ? address.fd : ''}`,
+    );
+    this.emit('listening', this.#bound);
+  }
+
+  /** The bound address (real port when 0 was asked). Throws before `ready`. */
+  get address(): SocketAddress {
+    if (this.#bound === undefined) {
+      throw createError('SRV_ERR_SERVER_CLOSED', `not listening on ${describeListen(this.#address)}`);
+    }
+    return this.#bound;
+  }
+
+  /** True while accepting connections. */
+  get listening(): boolean {
+    return this.#server.listening;
+  }
+
+  /** How the endpoint was asked for. */
+  get requested(): ListenAddress {
+    return this.#address;
+  }
+
+  /** Stops accepting. Open connections are not touched. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.ready.catch(() => {});
+      if (this.#server.listening) {
+        await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+      }
+      this.emit('close');
+    })();
+    return this.#closing;
+  }
+
+  /** Pauses accepting (connections queue in the kernel backlog) or resumes it. */
+  setAccepting(accepting: boolean): void {
+    const handle = (this.#server as unknown as { _handle?: { readStop?(): void; readStart?(): void } })
+      ._handle;
+    if (accepting) handle?.readStart?.();
+    else handle?.readStop?.();
+  }
+
+  override toString(): string {
+    return this.#bound ? formatAddress(this.#bound) : describeListen(this.#address);
+  }
+}
+
+/**
+ * Owns one bound UDP socket (v4 or v6) and emits `datagram (data, info)` for each packet received.
+ *
+ * Events: `listening`, `datagram`, `close`, `error`.
+ */
+export class DatagramListener extends EventEmitter {
+  readonly ready: Promise<void>;
+  readonly #socket: dgram.Socket;
+  readonly #address: ListenAddress & { kind: 'inet' };
+  #bound: SocketAddress | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(address: ListenAddress, options: DatagramListenerOptions = {}) {
+    super();
+    if (address.kind !== 'inet') {
+      // Node has no Unix datagram sockets (and dgram cannot adopt a descriptor): say so, don't pretend.
+      throw createError(
+        'SRV_ERR_UNSUPPORTED_OPTION',
+        `UDP servers need a host and port; ${address.kind === 'unix' ? 'Unix datagram sockets do not exist in Node' : 'dgram cannot adopt an inherited descriptor'}`,
+      );
+    }
+    this.#address = address;
+    const isV6 =
+      net.isIP(address.host) === 6 || (net.isIP(address.host) === 0 && options.addressFamily === 'IPv6');
+    checkReusePort(options.reusePort);
+    const socketOptions: dgram.SocketOptions & { reusePort?: boolean } = {
+      type: isV6 ? 'udp6' : 'udp4',
+      reuseAddr: options.allowReuseAddress ?? false,
+      ...(options.ipv6Only ? { ipv6Only: true } : {}),
+      ...(options.reusePort ? { reusePort: true } : {}),
+      ...(options.receiveBufferSize ? { recvBufferSize: options.receiveBufferSize } : {}),
+    };
+    this.#socket = dgram.createSocket(socketOptions);
+    this.#socket.on('message', (data, rinfo) => {
+      const socket = this.#socket;
+      const remote: SocketAddress = {
+        family: toFamily(rinfo.family, rinfo.address),
+        host: rinfo.address,
+        port: rinfo.port,
+      };
+      this.emit('datagram', data, {
+        local: this.#bound!,
+        remote,
+        reply: (payload: Uint8Array | string) =>
+          new Promise<void>((resolve, reject) =>
+            socket.send(payload, rinfo.port, rinfo.address, (error) => (error ? reject(error) : resolve())),
+          ),
+      } satisfies DatagramInfo);
+    });
+    this.#socket.on('error', (error) => {
+      if (this.#bound !== undefined) this.emit('error', error);
+    });
+    this.ready = this.#bind();
+    this.ready.catch(() => {});
+  }
+
+  async #bind(): Promise<void> {
+    const socket = this.#socket;
+    const where = describeListen(this.#address);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.bind({ address: this.#address.host, port: this.#address.port }, () => {
+          socket.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (error) {
+      // A failed bind leaves the descriptor open until close(): release it now.
+      try {
+        socket.close();
+      } catch {}
+      throw toBindError(error, where);
+    }
+    this.#bound = socketAddressOf(socket.address());
+    this.emit('listening', this.#bound);
+  }
+
+  get address(): SocketAddress {
+    if (this.#bound === undefined) {
+      throw createError('SRV_ERR_SERVER_CLOSED', `not bound to ${describeListen(this.#address)}`);
+    }
+    return this.#bound;
+  }
+
+  get listening(): boolean {
+    return this.#bound !== undefined && this.#closing === undefined;
+  }
+
+  get requested(): ListenAddress {
+    return this.#address;
+  }
+
+  /** The underlying socket, for sending datagrams that are not replies. */
+  get socket(): dgram.Socket {
+    return this.#socket;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const bound = await this.ready.then(
+        () => true,
+        () => false,
+      );
+      if (bound) {
+        const closed = once(this.#socket, 'close');
+        this.#socket.close();
+        await closed;
+      }
+      this.emit('close');
+    })();
+    return this.#closing;
+  }
+
+  setAccepting(accepting: boolean): void {
+    if (accepting) this.#socket.ref();
+  }
+
+  override toString(): string {
+    return this.#bound ? formatAddress(this.#bound) : describeListen(this.#address);
+  }
+}

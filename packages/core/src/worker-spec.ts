@@ -1,0 +1,84 @@
+import type { SocketAddress } from './address.js';
+import { createError } from './errors.js';
+
+/** Where to import a class or function from in another thread or process. */
+export interface ModuleRef {
+  /** URL of the built JavaScript module (usually `import.meta.url` of the defining file). */
+  readonly url: string;
+  /** The export's name in that module. */
+  readonly exportName: string;
+}
+
+/** Everything a worker needs to rebuild a server in attach mode: all of it structured-cloneable. */
+export interface WorkerServerSpec {
+  readonly server: ModuleRef;
+  readonly handler: ModuleRef;
+  readonly handlerIsClass: boolean;
+  /** The primary's bound address, reported by the worker's server. */
+  readonly address: SocketAddress;
+  /** The server's cloneable options (`workerData` among them). */
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+interface Referable {
+  moduleUrl?: unknown;
+  exportName?: unknown;
+}
+
+function toUrl(value: string | URL): string {
+  return value instanceof URL ? value.href : value;
+}
+
+/**
+ * Finds the module reference of a handler: the explicit `handlerModule`/`handlerExport`, or a class's
+ * own static `moduleUrl`/`exportName` (library handlers define them). Without an export name, the
+ * module is imported and searched for the very value.
+ */
+export async function resolveModuleRef(
+  value: unknown,
+  moduleUrl: string | URL | undefined,
+  exportName: string | undefined,
+  what: string,
+): Promise<ModuleRef> {
+  const own = value as Referable;
+  if (moduleUrl === undefined) {
+    if (
+      typeof value === 'function' &&
+      Object.hasOwn(value, 'moduleUrl') &&
+      typeof own.moduleUrl === 'string' &&
+      typeof own.exportName === 'string'
+    ) {
+      return { url: own.moduleUrl, exportName: own.exportName };
+    }
+    throw createError(
+      'SRV_ERR_INVALID_HANDLER',
+      `a ${what} that runs in a worker must be loadable there: pass handlerModule (import.meta.url of the built module that exports it)`,
+    );
+  }
+  const url = toUrl(moduleUrl);
+  if (exportName !== undefined) return { url, exportName };
+  let namespace: Record<string, unknown>;
+  try {
+    namespace = (await import(url)) as Record<string, unknown>;
+  } catch (error) {
+    throw createError('SRV_ERR_INVALID_HANDLER', `cannot import handlerModule ${url}`, { cause: error });
+  }
+  for (const [name, exported] of Object.entries(namespace)) {
+    if (exported === value) return { url, exportName: name };
+  }
+  throw createError('SRV_ERR_INVALID_HANDLER', `${url} does not export this ${what}; set handlerExport`);
+}
+
+/** Imports the value a {@link ModuleRef} names. */
+export async function loadModuleRef<T = unknown>(ref: ModuleRef): Promise<T> {
+  let namespace: Record<string, unknown>;
+  try {
+    namespace = (await import(ref.url)) as Record<string, unknown>;
+  } catch (error) {
+    throw createError('SRV_ERR_INVALID_HANDLER', `cannot import ${ref.url}`, { cause: error });
+  }
+  if (!(ref.exportName in namespace)) {
+    throw createError('SRV_ERR_INVALID_HANDLER', `${ref.url} has no export named ${ref.exportName}`);
+  }
+  return namespace[ref.exportName] as T;
+}
