@@ -125,13 +125,20 @@ export interface HandlerContext<S = unknown> {
   readonly info: RequestInfo;
 }
 
+/** What the server calls on a handler instance. */
+export interface HandlerInstance {
+  setup(): void | Promise<void>;
+  handle(): void | Promise<void>;
+  finish(): void | Promise<void>;
+}
+
 /** A class handler: constructed per request with `(request, clientAddress, server, info)`. */
 export type HandlerClass<Req = unknown, S = unknown> = new (
   request: Req,
   clientAddress: SocketAddress,
   server: S,
   info?: RequestInfo,
-) => BaseRequestHandler<Req, S>;
+) => HandlerInstance;
 
 /** A plain function handler `(request, ctx) => …`, accepted wherever a class is. */
 export type HandlerFunction<Req = unknown, S = unknown> = (

@@ -24,6 +24,7 @@ export {
   type HandlerClass,
   type HandlerContext,
   type HandlerFunction,
+  type HandlerInstance,
   isHandlerClass,
   type RequestHandler,
   type RequestInfo,

@@ -194,7 +194,9 @@ export class StreamListener extends EventEmitter {
     super();
     this.#address = address;
     this.#isTls = options.tls !== undefined;
-    this.#server = net.createServer({ pauseOnConnect: options.pauseOnConnect ?? false });
+    // Half-open: a client that shuts down its sending side (`nc -N`, `shutdown(SHUT_WR)`) still gets
+    // its answer; the server closes its side when the handler is done (node:http expects this too).
+    this.#server = net.createServer({ pauseOnConnect: options.pauseOnConnect ?? false, allowHalfOpen: true });
     this.#server.on('connection', (socket: net.Socket) => {
       const path = address.kind === 'unix' ? address.path : '';
       this.emit('connection', socket, connectionInfoOf(socket, this.#isTls, path));
@@ -280,9 +282,9 @@ export class StreamListener extends EventEmitter {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.ready.catch(() => {});
-      if (this.#server.listening) {
-        await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-      }
+      // net.Server#close stops accepting at once but calls back only when every connection has
+      // ended; connections belong to the server above, so don't wait for them here.
+      if (this.#server.listening) this.#server.close();
       this.emit('close');
     })();
     return this.#closing;
@@ -413,10 +415,6 @@ export class DatagramListener extends EventEmitter {
       this.emit('close');
     })();
     return this.#closing;
-  }
-
-  setAccepting(accepting: boolean): void {
-    if (accepting) this.#socket.ref();
   }
 
   override toString(): string {

@@ -252,6 +252,11 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
     return this.options.workerData;
   }
 
+  /** True while the endpoint is bound and accepting. */
+  get listening(): boolean {
+    return this.listener?.listening ?? false;
+  }
+
   /** True between `serveForever()` and `shutdown()` (always in attach mode until shutdown). */
   get serving(): boolean {
     return this.#serving;

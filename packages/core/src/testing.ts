@@ -8,7 +8,14 @@ import { once } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { SocketAddress } from './address.js';
-import type { BaseServer } from './server.js';
+
+/** What the helper needs of a server: any srv server class fits. */
+export interface TestableServer {
+  readonly ready: Promise<void>;
+  readonly address: SocketAddress;
+  serveForever(): Promise<void>;
+  close(): Promise<void>;
+}
 
 /** A started server with the means to reach it. */
 export interface TestServer<S> extends AsyncDisposable {
@@ -43,7 +50,7 @@ function localHost(address: SocketAddress): string {
  * Waits for `server.ready`, starts `serveForever()` (unless `serve: false`) and returns the helper.
  * Register `close()` on the next line (`onTestFinished(() => t.close())` or `await using`).
  */
-export async function startServer<S extends BaseServer<never>>(
+export async function startServer<S extends TestableServer>(
   server: S,
   options: { serve?: boolean } = {},
 ): Promise<TestServer<S>> {
