@@ -9,6 +9,7 @@ import {
   type SocketAddress,
   SrvError,
   StreamRequestHandler,
+  supportsReusePort,
   TCPServer,
 } from '../src/index.js';
 import { readAll, readUntil, startServer } from '../src/testing.js';
@@ -326,6 +327,20 @@ describe('lifecycle', () => {
     const server = new TCPServer(['127.0.0.1', 0], EchoHandler, { allowReuseAddress: false });
     await expect(server.ready).rejects.toMatchObject({ code: 'SRV_ERR_UNSUPPORTED_OPTION' });
     await server.close();
+  });
+
+  it('reusePort binds twice where Node supports it, and is a coded error where it does not', async () => {
+    const first = new TCPServer(['127.0.0.1', 0], EchoHandler, { reusePort: true });
+    onTestFinished(() => first.close());
+    if (!supportsReusePort()) {
+      await expect(first.ready).rejects.toMatchObject({ code: 'SRV_ERR_UNSUPPORTED_OPTION' });
+      return;
+    }
+    await first.ready;
+    const second = new TCPServer(['127.0.0.1', first.address.port], EchoHandler, { reusePort: true });
+    onTestFinished(() => second.close());
+    await second.ready;
+    expect(second.address.port).toBe(first.address.port);
   });
 
   it('static fields configure a subclass, as in Python', async () => {
