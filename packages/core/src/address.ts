@@ -135,8 +135,8 @@ export function formatAddress(address: SocketAddress): string {
 }
 
 /**
- * A URL a client on this machine can use to reach a server bound to `address`
- * (`0.0.0.0` → `127.0.0.1`, `::` → `[::1]`... but shown as bound, like Python's banner).
+ * The URL of a bound address as Python's banner shows it (`http://[::]:8000/`); Unix sockets get
+ * `http+unix://<encoded path>/`.
  */
 export function formatUrl(address: SocketAddress, scheme = 'http'): string {
   if (address.family === 'unix') return `${scheme}+unix://${encodeURIComponent(address.host)}/`;
