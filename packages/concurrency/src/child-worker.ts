@@ -1,0 +1,68 @@
+/** Entry of a forking dispatcher's child process. */
+import type net from 'node:net';
+import type { Duplex } from 'node:stream';
+import type tls from 'node:tls';
+import { createSecureContext } from 'node:tls';
+import { type TlsOptions, wrapTls } from '@srv/core';
+import { serializeError } from './errors.js';
+import { type WorkerIdentity, workerMarker } from './names.js';
+import { childNameVariable, type FromWorker, type ToWorker } from './protocol.js';
+import { WorkerRuntime } from './worker-runtime.js';
+
+const name = process.env[childNameVariable] ?? `Process-${process.pid}`;
+// Programs the handler starts (CGI scripts, say) are not srv workers.
+delete process.env[childNameVariable];
+(globalThis as Record<symbol, WorkerIdentity>)[workerMarker] = { kind: 'process', name };
+
+// The parent is gone (even SIGKILLed: the IPC pipe closes): nobody can hand us work or read our answers.
+process.on('disconnect', () => process.exit(0));
+
+const send = (message: FromWorker) => {
+  if (process.connected) process.send?.(message, undefined, {}, () => {});
+};
+
+let runtime: WorkerRuntime | undefined;
+let secureContext: tls.SecureContext | undefined;
+
+process.on('message', (message: ToWorker, handle: unknown) => {
+  switch (message.t) {
+    case 'init':
+      WorkerRuntime.create(message.spec, send).then(
+        (created) => {
+          runtime = created;
+          send({ t: 'ready' });
+        },
+        (error: unknown) => {
+          send({ t: 'failed', error: serializeError(error) });
+          process.disconnect();
+        },
+      );
+      break;
+    case 'conn': {
+      const socket = handle as net.Socket | undefined;
+      if (!runtime || !socket) {
+        socket?.destroy();
+        send({ t: 'done', id: message.id });
+        break;
+      }
+      let stream: Duplex = socket;
+      const tlsOptions = runtime.server.options.tls as TlsOptions | undefined;
+      if (message.info.tls && tlsOptions) {
+        secureContext ??= createSecureContext(tlsOptions);
+        const wrapped = wrapTls(socket, secureContext);
+        wrapped.on('error', () => socket.destroy());
+        stream = wrapped;
+      }
+      runtime.serveConnection(message.id, stream, message.info);
+      break;
+    }
+    case 'datagram':
+      runtime?.serveDatagram(message.id, message.data, message.local, message.remote);
+      break;
+    case 'stop':
+      void (runtime?.stop() ?? Promise.resolve()).finally(() => process.exit(0));
+      break;
+    default:
+      break;
+  }
+});

@@ -1,0 +1,162 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { workerEntry } from './entry.js';
+import { createError, deserializeError } from './errors.js';
+import { checkLimits, closeRequest, PoolDispatcher, type PoolJob, type PoolWorker } from './pool.js';
+import { childNameVariable, type FromWorker, type ToWorker } from './protocol.js';
+
+/** Options of {@link forking}. Python's `ForkingMixIn` fields, plus the pool's limits. */
+export interface ForkingOptions {
+  /** Python's `max_children`: most child processes at once. Default 40. */
+  maxChildren?: number;
+  /** Children started ahead, with the server (and kept). Default 2. */
+  minChildren?: number;
+  /**
+   * Connections that may wait for a child when all `maxChildren` are busy. Beyond it a connection is
+   * closed at once and the request fails with `SRV_ERR_QUEUE_FULL` (logged). Default 1024.
+   */
+  maxQueue?: number;
+  /** Python's `block_on_close`: `close()` waits for running requests before stopping children. Default true. */
+  blockOnClose?: boolean;
+  /** Node flags for the children (e.g. `['--import', 'tsx']`). Default none. */
+  execArgv?: string[];
+  /** Milliseconds a stopping child may take before it is killed. Default 5000. */
+  killTimeout?: number;
+}
+
+interface ChildSlot extends PoolWorker {
+  readonly child: ChildProcess;
+  readonly exit: Promise<void>;
+}
+
+let childCounter = 0;
+
+/**
+ * Runs each connection in a pre-started child process (one at a time per child: Python's per-request
+ * isolation). The accepted socket itself is handed over, paused so no byte is read in the parent;
+ * TLS is wrapped in the child. Datagrams are relayed to children and their replies sent back.
+ * Children exit when the parent disappears, even after a SIGKILL.
+ */
+export class ForkingDispatcher extends PoolDispatcher<ChildSlot> {
+  readonly name = 'forking';
+  readonly pauseOnConnect = true;
+  readonly handlesTls = true;
+  readonly #execArgv: string[];
+  readonly #killTimeout: number;
+
+  constructor(options: ForkingOptions = {}) {
+    const max = options.maxChildren ?? 40;
+    super(
+      checkLimits(
+        { max: 'maxChildren', min: 'minChildren' },
+        {
+          max,
+          min: Math.min(options.minChildren ?? 2, max),
+          maxQueue: options.maxQueue ?? 1024,
+          idleTimeout: 0,
+          blockOnClose: options.blockOnClose ?? true,
+        },
+      ),
+    );
+    this.#execArgv = options.execArgv ?? [];
+    this.#killTimeout = options.killTimeout ?? 5000;
+  }
+
+  /** Process ids of the running children. */
+  get pids(): number[] {
+    return [...this.workers].flatMap((slot) => (slot.child.pid === undefined ? [] : [slot.child.pid]));
+  }
+
+  protected spawn(): Promise<ChildSlot> {
+    const name = `Process-${++childCounter}`;
+    const child = fork(workerEntry('child-worker'), [], {
+      execArgv: this.#execArgv,
+      serialization: 'advanced',
+      env: { ...process.env, [childNameVariable]: name },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const slot: ChildSlot = { name, child, exit, job: undefined, idleTimer: undefined, exited: false };
+    // Children never keep the parent alive on their own; the listening server does while it serves.
+    child.unref();
+    child.channel?.unref();
+    return new Promise<ChildSlot>((resolve, reject) => {
+      let ready = false;
+      child.on('message', (message: FromWorker) => {
+        if (ready) {
+          this.onMessage(slot, message);
+        } else if (message.t === 'ready') {
+          ready = true;
+          resolve(slot);
+        } else if (message.t === 'failed') {
+          reject(deserializeError(message.error));
+        }
+      });
+      child.on('error', (error) => {
+        if (!ready)
+          reject(createError('SRV_ERR_WORKER_START_FAILED', `${name} failed to start`, { cause: error }));
+      });
+      child.once('exit', (code, signal) => {
+        if (!ready) {
+          reject(
+            createError('SRV_ERR_WORKER_START_FAILED', `${name} exited (${signal ?? code}) while starting`),
+          );
+        } else {
+          this.onExit(slot, `(pid ${child.pid}) exited with ${signal ?? `code ${code}`}`);
+        }
+      });
+      child.send({ t: 'init', spec: this.spec!, name } satisfies ToWorker, (error) => {
+        if (error)
+          reject(createError('SRV_ERR_WORKER_START_FAILED', `${name} unreachable`, { cause: error }));
+      });
+    });
+  }
+
+  protected send(slot: ChildSlot, job: PoolJob): void {
+    const { request } = job;
+    const fail = (error: Error | null) => {
+      if (!error || slot.job !== job) return;
+      this.logger?.warn({ err: error }, `forking: hand-off to ${slot.name} failed`);
+      closeRequest(request);
+      this.onMessage(slot, { t: 'done', id: job.id });
+    };
+    if (request.kind === 'stream') {
+      // The hand-off waits for the child's acknowledgement before the next one on this channel; a
+      // child takes one connection at a time, so hand-offs are spread over the children.
+      slot.child.send(
+        { t: 'conn', id: job.id, info: request.info } satisfies ToWorker,
+        request.request as never,
+        {},
+        fail,
+      );
+    } else {
+      slot.child.send(
+        {
+          t: 'datagram',
+          id: job.id,
+          data: new Uint8Array(request.request.data),
+          local: request.info.local,
+          remote: request.info.remote,
+        } satisfies ToWorker,
+        fail,
+      );
+    }
+  }
+
+  protected async terminate(slot: ChildSlot): Promise<void> {
+    const { child } = slot;
+    if (child.exitCode === null && child.signalCode === null) {
+      if (child.connected) child.disconnect();
+      else child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), this.#killTimeout);
+      await slot.exit;
+      clearTimeout(timer);
+    }
+  }
+
+  protected setBusy(): void {}
+}
+
+/** The forking dispatcher: `new TCPServer(addr, Handler, { dispatcher: forking(), handlerModule })`. */
+export function forking(options: ForkingOptions = {}): ForkingDispatcher {
+  return new ForkingDispatcher(options);
+}

@@ -1,0 +1,362 @@
+/**
+ * The queueing and bookkeeping shared by the threading and forking dispatchers: a pool of workers,
+ * each serving one request at a time; requests wait in a bounded queue when every worker is busy and
+ * the pool is at its maximum; a worker that dies is replaced and only its own request is lost.
+ */
+import type { Duplex } from 'node:stream';
+import type { BaseServer, Dispatcher, Logger, ServerRequest, WorkerServerSpec } from '@srv/core';
+import { createError, deserializeError } from './errors.js';
+import type { FromWorker } from './protocol.js';
+
+/** One request on its way through the pool. */
+export interface PoolJob {
+  readonly id: number;
+  readonly request: ServerRequest;
+  /** Settles the job's `dispatch()` promise once the worker and (if any) the relay are done. */
+  finish(error?: unknown): void;
+  /** Resolved when the worker reported the request done (or died). */
+  workerDone(): void;
+  /** What else must end before the job is over (the relay of a threading connection). */
+  extra: Promise<void>;
+}
+
+/** The pool's view of one worker. */
+export interface PoolWorker {
+  readonly name: string;
+  job: PoolJob | undefined;
+  idleTimer: NodeJS.Timeout | undefined;
+  exited: boolean;
+}
+
+/** Limits shared by both pools. */
+export interface PoolLimits {
+  readonly max: number;
+  readonly min: number;
+  readonly maxQueue: number;
+  readonly blockOnClose: boolean;
+  readonly idleTimeout: number;
+}
+
+function checkCount(name: string, value: number, minimum: number): number {
+  if (!Number.isInteger(value) || value < minimum) {
+    throw createError('SRV_ERR_INVALID_OPTION', `${name} must be an integer >= ${minimum}, got ${value}`);
+  }
+  return value;
+}
+
+/** Validates counts and timeouts. */
+export function checkLimits(names: { max: string; min: string }, limits: PoolLimits): PoolLimits {
+  checkCount(names.max, limits.max, 1);
+  checkCount(names.min, limits.min, 0);
+  checkCount('maxQueue', limits.maxQueue, 0);
+  if (limits.min > limits.max) {
+    throw createError(
+      'SRV_ERR_INVALID_OPTION',
+      `${names.min} (${limits.min}) exceeds ${names.max} (${limits.max})`,
+    );
+  }
+  if (!(limits.idleTimeout >= 0)) {
+    throw createError('SRV_ERR_INVALID_OPTION', `idleTimeout must be >= 0, got ${limits.idleTimeout}`);
+  }
+  return limits;
+}
+
+/** A dispatcher that runs each request in a worker of its pool. */
+export abstract class PoolDispatcher<W extends PoolWorker> implements Dispatcher {
+  abstract readonly name: string;
+  protected readonly limits: PoolLimits;
+  protected server: BaseServer<unknown> | undefined;
+  protected spec: WorkerServerSpec | undefined;
+  readonly #workers = new Set<W>();
+  readonly #idle: W[] = [];
+  readonly #queue: PoolJob[] = [];
+  readonly #jobs = new Set<Promise<void>>();
+  #starting = 0;
+  readonly #spawning = new Set<Promise<unknown>>();
+  #nextId = 0;
+  #closing = false;
+  #closed: Promise<void> | undefined;
+
+  constructor(limits: PoolLimits) {
+    this.limits = limits;
+  }
+
+  /** Starts a worker; resolves once it has rebuilt the server and is ready for requests. */
+  protected abstract spawn(): Promise<W>;
+  /** Hands a job to a worker (which is marked busy already). */
+  protected abstract send(worker: W, job: PoolJob): void;
+  /** Stops a worker at once; resolves when it is gone. */
+  protected abstract terminate(worker: W): Promise<void>;
+  /** Keeps the process alive while `busy` (or not). */
+  protected abstract setBusy(worker: W, busy: boolean): void;
+
+  /** Workers running now (busy or idle). */
+  get size(): number {
+    return this.#workers.size;
+  }
+
+  /** Workers serving a request now. */
+  get busyCount(): number {
+    return this.#workers.size - this.#idle.length;
+  }
+
+  /** Requests waiting for a worker. */
+  get queueLength(): number {
+    return this.#queue.length;
+  }
+
+  /** The workers, for subclasses (pids, names). */
+  protected get workers(): ReadonlySet<W> {
+    return this.#workers;
+  }
+
+  protected get logger(): Logger | undefined {
+    return this.server?.logger;
+  }
+
+  async start(server: BaseServer<unknown>): Promise<void> {
+    this.server = server;
+    this.spec = await server.describeForWorker();
+    const started = await Promise.allSettled(Array.from({ length: this.limits.min }, () => this.#grow()));
+    const failure = started.find((outcome) => outcome.status === 'rejected');
+    if (failure) {
+      await this.close();
+      throw failure.reason;
+    }
+  }
+
+  #grow(): Promise<W> {
+    const growing = this.#doGrow();
+    const settled = growing.catch(() => {});
+    this.#spawning.add(settled);
+    void settled.finally(() => this.#spawning.delete(settled));
+    return growing;
+  }
+
+  async #doGrow(): Promise<W> {
+    this.#starting += 1;
+    try {
+      const worker = await this.spawn();
+      this.#workers.add(worker);
+      if (this.#closing) {
+        await this.#stop(worker);
+        throw createError('SRV_ERR_DISPATCHER_CLOSED', `${this.name} dispatcher closed`);
+      }
+      this.#becomeIdle(worker);
+      return worker;
+    } finally {
+      this.#starting -= 1;
+    }
+  }
+
+  dispatch(request: ServerRequest, _run: () => Promise<void>): Promise<void> {
+    if (this.#closing) {
+      closeRequest(request);
+      return Promise.reject(createError('SRV_ERR_DISPATCHER_CLOSED', `${this.name} dispatcher closed`));
+    }
+    const waiting = this.#queue.length - this.#canStart();
+    if (this.#idle.length === 0 && waiting >= this.limits.maxQueue) {
+      closeRequest(request);
+      return Promise.reject(
+        createError(
+          'SRV_ERR_QUEUE_FULL',
+          `all ${this.limits.max} ${this.name} workers busy and ${this.limits.maxQueue} requests waiting; closed`,
+        ),
+      );
+    }
+    let finish!: (error?: unknown) => void;
+    let workerDone!: () => void;
+    const done = new Promise<void>((resolve) => {
+      workerDone = resolve;
+    });
+    const promise = new Promise<void>((resolve, reject) => {
+      finish = (error?: unknown) => (error === undefined ? resolve() : reject(error));
+    });
+    const job: PoolJob = {
+      id: ++this.#nextId,
+      request,
+      finish,
+      workerDone,
+      extra: Promise.resolve(),
+    };
+    void done.then(() => job.extra).then(() => finish());
+    const tracked = promise.then(
+      () => {},
+      () => {},
+    );
+    this.#jobs.add(tracked);
+    void tracked.finally(() => this.#jobs.delete(tracked));
+    this.#queue.push(job);
+    this.#pump();
+    return promise;
+  }
+
+  /** Workers that could still be started for waiting requests. */
+  #canStart(): number {
+    return Math.max(0, this.limits.max - this.#workers.size - this.#starting) + this.#starting;
+  }
+
+  #pump(): void {
+    while (this.#queue.length > 0 && this.#idle.length > 0) {
+      const worker = this.#idle.shift()!;
+      this.#assign(worker, this.#queue.shift()!);
+    }
+    if (this.#closing) return;
+    let wanted = this.#queue.length - this.#starting;
+    while (wanted > 0 && this.#workers.size + this.#starting < this.limits.max) {
+      wanted -= 1;
+      this.#grow().then(
+        () => this.#pump(),
+        (error: unknown) => this.#startFailed(error),
+      );
+    }
+  }
+
+  #startFailed(error: unknown): void {
+    if (this.#closing) return;
+    this.logger?.error({ err: error }, `${this.name}: a worker failed to start`);
+    // Without a worker to come, the oldest waiting request is answered now rather than never.
+    if (this.#workers.size === 0 && this.#starting === 0) {
+      for (const job of this.#queue.splice(0)) {
+        closeRequest(job.request);
+        job.finish(error);
+      }
+    }
+  }
+
+  #assign(worker: W, job: PoolJob): void {
+    if (worker.idleTimer) clearTimeout(worker.idleTimer);
+    worker.idleTimer = undefined;
+    worker.job = job;
+    this.setBusy(worker, true);
+    try {
+      this.send(worker, job);
+    } catch (error) {
+      worker.job = undefined;
+      closeRequest(job.request);
+      job.finish(error);
+      this.#becomeIdle(worker);
+    }
+  }
+
+  #becomeIdle(worker: W): void {
+    if (worker.exited) return;
+    this.setBusy(worker, false);
+    this.#idle.push(worker);
+    const { idleTimeout, min } = this.limits;
+    if (idleTimeout > 0 && this.#workers.size > min) {
+      worker.idleTimer = setTimeout(() => {
+        const index = this.#idle.indexOf(worker);
+        if (index === -1 || this.#workers.size <= min) return;
+        this.#idle.splice(index, 1);
+        void this.#stop(worker);
+      }, idleTimeout);
+      worker.idleTimer.unref();
+    }
+    this.#pump();
+  }
+
+  /** Subclasses route each worker message here. */
+  protected onMessage(worker: W, message: FromWorker): void {
+    switch (message.t) {
+      case 'done': {
+        const job = worker.job;
+        if (job?.id !== message.id) return;
+        worker.job = undefined;
+        job.workerDone();
+        this.#becomeIdle(worker);
+        break;
+      }
+      case 'reply': {
+        const job = worker.job;
+        if (job?.id !== message.id || job.request.kind !== 'datagram') return;
+        job.request.info
+          .reply(Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength))
+          .catch((error: unknown) => this.logger?.warn({ err: error }, `${this.name}: reply not sent`));
+        break;
+      }
+      case 'log': {
+        const logger = this.logger;
+        if (!logger) return;
+        if (message.fields === undefined) logger[message.level](message.message);
+        else logger[message.level](restoreFields(message.fields), message.message);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  /** Subclasses call this when a worker is gone, expectedly or not. */
+  protected onExit(worker: W, detail: string): void {
+    if (worker.exited) return;
+    worker.exited = true;
+    if (worker.idleTimer) clearTimeout(worker.idleTimer);
+    this.#workers.delete(worker);
+    const index = this.#idle.indexOf(worker);
+    if (index !== -1) this.#idle.splice(index, 1);
+    const job = worker.job;
+    worker.job = undefined;
+    if (job) {
+      // Only this request is lost; the server logs it through handleError like any failed request.
+      closeRequest(job.request);
+      job.finish(
+        createError(
+          'SRV_ERR_WORKER_EXITED',
+          `${this.name}: ${worker.name} ${detail} while serving this request`,
+        ),
+      );
+      job.workerDone();
+    }
+    if (this.#closing) return;
+    if (this.#workers.size + this.#starting < this.limits.min) {
+      this.#grow().then(
+        () => this.#pump(),
+        (error: unknown) => this.#startFailed(error),
+      );
+    }
+    this.#pump();
+  }
+
+  async #stop(worker: W): Promise<void> {
+    await this.terminate(worker);
+    this.onExit(worker, 'stopped');
+  }
+
+  async drain(): Promise<void> {
+    while (this.#jobs.size > 0) await Promise.allSettled([...this.#jobs]);
+  }
+
+  /** Python's `server_close` part: with `blockOnClose`, waits for running requests; then stops every worker. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#closing = true;
+      for (const job of this.#queue.splice(0)) {
+        closeRequest(job.request);
+        job.finish(createError('SRV_ERR_DISPATCHER_CLOSED', `${this.name} dispatcher closed`));
+      }
+      if (this.limits.blockOnClose) await this.drain();
+      // A worker still starting stops itself once ready (it sees the pool closing).
+      await Promise.allSettled([...this.#spawning]);
+      await Promise.allSettled([...this.#workers].map((worker) => this.#stop(worker)));
+    })();
+    return this.#closed;
+  }
+}
+
+function restoreFields(fields: Record<string, unknown>): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    const wrapped = value as { $error?: Parameters<typeof deserializeError>[0] } | null;
+    result[key] =
+      wrapped !== null && typeof wrapped === 'object' && wrapped.$error
+        ? deserializeError(wrapped.$error)
+        : value;
+  }
+  return result;
+}
+
+/** Closes a connection nobody will serve (datagrams need nothing). */
+export function closeRequest(request: ServerRequest): void {
+  if (request.kind === 'stream') (request.request as Duplex).destroy();
+}

@@ -1,0 +1,307 @@
+/**
+ * Sockets cannot move to a worker thread in Node, so the socket stays in the main thread and its bytes
+ * travel over a `MessagePort` to a {@link RelayedSocket} in the worker. Both directions use a credit
+ * window: the sender stops once `window` bytes are unacknowledged and the receiver acknowledges only
+ * when it has room (the socket drained, or the reader asked for more), so a slow peer on either side
+ * holds at most a window in flight instead of growing a buffer without bound.
+ */
+import { Duplex } from 'node:stream';
+import type { MessagePort } from 'node:worker_threads';
+import type { ConnectionInfo } from '@srv/core';
+
+/** Default bytes in flight per direction before the sender waits. */
+export const defaultRelayWindow = 256 * 1024;
+
+/** Messages on a connection's port, in either direction. */
+export type RelayMessage =
+  | { readonly t: 'data'; readonly b: Uint8Array }
+  | { readonly t: 'ack'; readonly n: number }
+  | { readonly t: 'end' }
+  | { readonly t: 'close' }
+  | { readonly t: 'noDelay'; readonly v: boolean }
+  | { readonly t: 'keepAlive'; readonly v: boolean; readonly d: number };
+
+// A Buffer is often a view of a larger pooled ArrayBuffer, and cloning a view clones its whole buffer:
+// copy just the bytes and transfer them.
+function post(port: MessagePort, chunk: Uint8Array): void {
+  const copy = new Uint8Array(chunk);
+  port.postMessage({ t: 'data', b: copy } satisfies RelayMessage, [copy.buffer]);
+}
+
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+interface SocketLike extends Duplex {
+  setNoDelay?(noDelay?: boolean): unknown;
+  setKeepAlive?(enable?: boolean, initialDelay?: number): unknown;
+}
+
+/**
+ * Main-thread end: pumps `socket` into `port` and the port's bytes into `socket`. Resolves when the
+ * socket has closed (the port is closed then too).
+ */
+export function relaySocket(socket: Duplex, port: MessagePort, window = defaultRelayWindow): Promise<void> {
+  const target = socket as SocketLike;
+  let unacked = 0;
+  let paused = false;
+  let owed = 0;
+  let waitingDrain = false;
+  let portClosed = false;
+
+  const sendAck = () => {
+    if (owed === 0 || portClosed) return;
+    port.postMessage({ t: 'ack', n: owed } satisfies RelayMessage);
+    owed = 0;
+  };
+
+  socket.on('data', (chunk: Buffer) => {
+    if (portClosed) return;
+    post(port, chunk);
+    unacked += chunk.length;
+    if (unacked >= window && !paused) {
+      paused = true;
+      socket.pause();
+    }
+  });
+  socket.on('end', () => {
+    if (!portClosed) port.postMessage({ t: 'end' } satisfies RelayMessage);
+  });
+  port.on('message', (message: RelayMessage) => {
+    switch (message.t) {
+      case 'ack':
+        unacked -= message.n;
+        if (paused && unacked < window) {
+          paused = false;
+          socket.resume();
+        }
+        break;
+      case 'data': {
+        owed += message.b.byteLength;
+        if (socket.destroyed || socket.writableEnded) {
+          sendAck();
+          break;
+        }
+        if (socket.write(toBuffer(message.b))) {
+          if (!waitingDrain) sendAck();
+        } else if (!waitingDrain) {
+          waitingDrain = true;
+          socket.once('drain', () => {
+            waitingDrain = false;
+            sendAck();
+          });
+        }
+        break;
+      }
+      case 'end':
+        socket.end();
+        break;
+      case 'close':
+        socket.destroy();
+        break;
+      case 'noDelay':
+        target.setNoDelay?.(message.v);
+        break;
+      case 'keepAlive':
+        target.setKeepAlive?.(message.v, message.d);
+        break;
+    }
+  });
+  // Worker gone (terminated, crashed) or its end destroyed: nothing will ever answer this client.
+  port.on('close', () => {
+    portClosed = true;
+    socket.destroy();
+  });
+  port.start();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      if (!portClosed) {
+        port.postMessage({ t: 'close' } satisfies RelayMessage);
+        portClosed = true;
+        port.close();
+      }
+      resolve();
+    };
+    if (socket.destroyed) done();
+    else socket.once('close', done);
+  });
+}
+
+/**
+ * Worker end of a relayed connection: a `Duplex` that looks enough like a `net.Socket` for handlers
+ * and for `node:http` (`emit('connection', socket)`): address fields, `encrypted` for TLS, a real idle
+ * `setTimeout`, `setNoDelay`/`setKeepAlive` forwarded to the real socket, `destroySoon`.
+ */
+export class RelayedSocket extends Duplex {
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+  readonly remoteFamily: string | undefined;
+  readonly localAddress: string | undefined;
+  readonly localPort: number | undefined;
+  /** `true` when the client spoke TLS to the main thread (node:http reads it for `https`). */
+  readonly encrypted: true | undefined;
+  /** Bytes handed to the relay so far. */
+  bytesWritten = 0;
+  /** Bytes received from the relay so far. */
+  bytesRead = 0;
+  readonly #port: MessagePort;
+  readonly #window: number;
+  #unacked = 0;
+  #owed = 0;
+  #blocked: (() => void) | undefined;
+  #remoteClosed = false;
+  #timeout = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(port: MessagePort, info: ConnectionInfo, window = defaultRelayWindow) {
+    super({ allowHalfOpen: true });
+    this.#port = port;
+    this.#window = window;
+    const isUnix = info.remote.family === 'unix';
+    this.remoteAddress = isUnix ? undefined : info.remote.host;
+    this.remotePort = isUnix ? undefined : info.remote.port;
+    this.remoteFamily = isUnix ? undefined : info.remote.family;
+    this.localAddress = isUnix ? undefined : info.local.host;
+    this.localPort = isUnix ? undefined : info.local.port;
+    this.encrypted = info.tls ? true : undefined;
+    port.on('message', (message: RelayMessage) => this.#receive(message));
+    port.on('close', () => {
+      this.#remoteClosed = true;
+      this.destroy();
+    });
+    port.start();
+  }
+
+  #receive(message: RelayMessage): void {
+    switch (message.t) {
+      case 'data': {
+        this.#touch();
+        const length = message.b.byteLength;
+        this.bytesRead += length;
+        this.#owed += length;
+        if (this.push(toBuffer(message.b))) this.#ack();
+        break;
+      }
+      case 'ack':
+        this.#unacked -= message.n;
+        if (this.#blocked && this.#unacked < this.#window) {
+          const resume = this.#blocked;
+          this.#blocked = undefined;
+          resume();
+        }
+        break;
+      case 'end':
+        this.push(null);
+        break;
+      case 'close':
+        this.#remoteClosed = true;
+        this.destroy();
+        break;
+      default:
+        break;
+    }
+  }
+
+  #ack(): void {
+    if (this.#owed === 0 || this.#remoteClosed) return;
+    this.#port.postMessage({ t: 'ack', n: this.#owed } satisfies RelayMessage);
+    this.#owed = 0;
+  }
+
+  override _read(): void {
+    this.#ack();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.#remoteClosed) {
+      callback(Object.assign(new Error('write after the connection closed'), { code: 'EPIPE' }));
+      return;
+    }
+    this.#touch();
+    post(this.#port, chunk);
+    this.bytesWritten += chunk.length;
+    this.#unacked += chunk.length;
+    if (this.#unacked < this.#window) callback();
+    else this.#blocked = () => callback();
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    if (!this.#remoteClosed) this.#port.postMessage({ t: 'end' } satisfies RelayMessage);
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#clearTimer();
+    if (!this.#remoteClosed) {
+      this.#remoteClosed = true;
+      this.#port.postMessage({ t: 'close' } satisfies RelayMessage);
+    }
+    this.#port.close();
+    const blocked = this.#blocked;
+    this.#blocked = undefined;
+    blocked?.();
+    callback(error);
+  }
+
+  #touch(): void {
+    if (this.#timeout > 0 && this.#timer) this.#timer.refresh();
+  }
+
+  #clearTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Like `net.Socket#setTimeout`: emits `timeout` after `ms` without traffic; 0 disables. */
+  setTimeout(ms: number, callback?: () => void): this {
+    this.#clearTimer();
+    this.#timeout = ms;
+    if (callback) this.once('timeout', callback);
+    if (ms > 0 && !this.destroyed) {
+      this.#timer = setTimeout(() => this.emit('timeout'), ms);
+      this.#timer.unref();
+    }
+    return this;
+  }
+
+  /** Forwarded to the real socket in the main thread. */
+  setNoDelay(noDelay = true): this {
+    if (!this.#remoteClosed) this.#port.postMessage({ t: 'noDelay', v: noDelay } satisfies RelayMessage);
+    return this;
+  }
+
+  /** Forwarded to the real socket in the main thread. */
+  setKeepAlive(enable = false, initialDelay = 0): this {
+    if (!this.#remoteClosed) {
+      this.#port.postMessage({ t: 'keepAlive', v: enable, d: initialDelay } satisfies RelayMessage);
+    }
+    return this;
+  }
+
+  /** Ends the writable side, then destroys once everything was handed over (as `net.Socket` does). */
+  destroySoon(): void {
+    if (this.writable) this.end();
+    if (this.writableFinished) this.destroy();
+    else this.once('finish', () => this.destroy());
+  }
+
+  /** The server's end, as `net.Socket#address()` reports it. */
+  address(): { address: string; family: string; port: number } | Record<string, never> {
+    if (this.localAddress === undefined) return {};
+    return {
+      address: this.localAddress,
+      family: this.localAddress.includes(':') ? 'IPv6' : 'IPv4',
+      port: this.localPort ?? 0,
+    };
+  }
+
+  /** No-op: the relay holds no handle of its own. */
+  ref(): this {
+    return this;
+  }
+
+  /** No-op: the relay holds no handle of its own. */
+  unref(): this {
+    return this;
+  }
+}

@@ -1,0 +1,37 @@
+/** Entry of a threading dispatcher's worker thread. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { serializeError } from './errors.js';
+import { type WorkerIdentity, workerMarker } from './names.js';
+import type { FromWorker, ThreadWorkerData, ToWorker } from './protocol.js';
+import { RelayedSocket } from './relay.js';
+import { WorkerRuntime } from './worker-runtime.js';
+
+const data = workerData as ThreadWorkerData;
+const port = parentPort!;
+(globalThis as Record<symbol, WorkerIdentity>)[workerMarker] = { kind: 'thread', name: data.name };
+
+const send = (message: FromWorker) => port.postMessage(message);
+
+try {
+  const runtime = await WorkerRuntime.create(data.spec, send);
+  port.on('message', (message: ToWorker) => {
+    switch (message.t) {
+      case 'conn':
+        if (message.port)
+          runtime.serveConnection(message.id, new RelayedSocket(message.port, message.info), message.info);
+        break;
+      case 'datagram':
+        runtime.serveDatagram(message.id, message.data, message.local, message.remote);
+        break;
+      case 'stop':
+        void runtime.stop().finally(() => port.close());
+        break;
+      default:
+        break;
+    }
+  });
+  send({ t: 'ready' });
+} catch (error) {
+  send({ t: 'failed', error: serializeError(error) });
+  port.close();
+}

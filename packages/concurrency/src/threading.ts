@@ -1,0 +1,151 @@
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { workerEntry } from './entry.js';
+import { createError, deserializeError } from './errors.js';
+import { checkLimits, PoolDispatcher, type PoolJob, type PoolWorker } from './pool.js';
+import type { FromWorker, ThreadWorkerData, ToWorker } from './protocol.js';
+import { defaultRelayWindow, relaySocket } from './relay.js';
+
+/** Options of {@link threading}. Python's `ThreadingMixIn` fields, plus the pool's limits. */
+export interface ThreadingOptions {
+  /** Most worker threads at once (each serves one request at a time). Default 64. */
+  maxThreads?: number;
+  /** Threads started with the server and kept while idle. Default 1. */
+  minThreads?: number;
+  /** Milliseconds an idle thread beyond `minThreads` lives. Default 30000; 0 = forever. */
+  idleTimeout?: number;
+  /**
+   * Requests that may wait for a thread when all `maxThreads` are busy. Beyond it a connection is
+   * closed at once and the request fails with `SRV_ERR_QUEUE_FULL` (logged). Default 1024.
+   */
+  maxQueue?: number;
+  /**
+   * Python's `daemon_threads`: threads never keep the process alive, and `close()` does not wait for
+   * running handlers (it stops them). Default false.
+   */
+  daemonThreads?: boolean;
+  /** Python's `block_on_close`: `close()` waits for running handlers before stopping the threads. Default true. */
+  blockOnClose?: boolean;
+  /** Bytes in flight per direction on a relayed connection before the sender waits. Default 262144. */
+  relayWindow?: number;
+}
+
+interface ThreadSlot extends PoolWorker {
+  readonly worker: Worker;
+  readonly exit: Promise<void>;
+}
+
+let threadCounter = 0;
+
+/**
+ * Runs each request's handler in a pool of `worker_threads`, so a handler that blocks (synchronous
+ * work) stalls only its own client. The socket stays in the main thread; its bytes are relayed to a
+ * socket-like `Duplex` in the worker with backpressure both ways. TLS ends in the main thread.
+ */
+export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
+  readonly name = 'threading';
+  readonly pauseOnConnect = false;
+  readonly handlesTls = false;
+  readonly #daemon: boolean;
+  readonly #window: number;
+
+  constructor(options: ThreadingOptions = {}) {
+    const daemon = options.daemonThreads ?? false;
+    super(
+      checkLimits(
+        { max: 'maxThreads', min: 'minThreads' },
+        {
+          max: options.maxThreads ?? 64,
+          min: Math.min(options.minThreads ?? 1, options.maxThreads ?? 64),
+          maxQueue: options.maxQueue ?? 1024,
+          idleTimeout: options.idleTimeout ?? 30_000,
+          // Python never joins daemon threads.
+          blockOnClose: (options.blockOnClose ?? true) && !daemon,
+        },
+      ),
+    );
+    this.#daemon = daemon;
+    this.#window = options.relayWindow ?? defaultRelayWindow;
+  }
+
+  /** Names of the running threads (`Thread-<n>`). */
+  get threadNames(): string[] {
+    return [...this.workers].map((slot) => slot.name);
+  }
+
+  protected spawn(): Promise<ThreadSlot> {
+    const name = `Thread-${++threadCounter}`;
+    const workerData: ThreadWorkerData = { spec: this.spec!, name };
+    const worker = new Worker(workerEntry('thread-worker'), { workerData });
+    worker.unref();
+    let resolveExit!: () => void;
+    const exit = new Promise<void>((resolve) => {
+      resolveExit = resolve;
+    });
+    const slot: ThreadSlot = { name, worker, exit, job: undefined, idleTimer: undefined, exited: false };
+    return new Promise<ThreadSlot>((resolve, reject) => {
+      let ready = false;
+      worker.on('message', (message: FromWorker) => {
+        if (ready) {
+          this.onMessage(slot, message);
+        } else if (message.t === 'ready') {
+          ready = true;
+          resolve(slot);
+        } else if (message.t === 'failed') {
+          reject(deserializeError(message.error));
+          void worker.terminate();
+        }
+      });
+      worker.on('error', (error) => {
+        if (ready) this.logger?.error({ err: error }, `${name}: uncaught exception; thread replaced`);
+        else reject(createError('SRV_ERR_WORKER_START_FAILED', `${name} failed to start`, { cause: error }));
+      });
+      worker.on('exit', (code) => {
+        resolveExit();
+        if (!ready) {
+          reject(
+            createError('SRV_ERR_WORKER_START_FAILED', `${name} exited with code ${code} while starting`),
+          );
+        } else this.onExit(slot, `exited with code ${code}`);
+      });
+    });
+  }
+
+  protected send(slot: ThreadSlot, job: PoolJob): void {
+    const { request } = job;
+    if (request.kind === 'stream') {
+      const { port1, port2 } = new MessageChannel();
+      job.extra = relaySocket(request.request, port1, this.#window);
+      slot.worker.postMessage({ t: 'conn', id: job.id, info: request.info, port: port2 } satisfies ToWorker, [
+        port2,
+      ]);
+    } else {
+      const data = new Uint8Array(request.request.data);
+      slot.worker.postMessage(
+        {
+          t: 'datagram',
+          id: job.id,
+          data,
+          local: request.info.local,
+          remote: request.info.remote,
+        } satisfies ToWorker,
+        [data.buffer],
+      );
+    }
+  }
+
+  protected async terminate(slot: ThreadSlot): Promise<void> {
+    await slot.worker.terminate();
+    await slot.exit;
+  }
+
+  protected setBusy(slot: ThreadSlot, busy: boolean): void {
+    // A busy thread keeps the process alive like Python's non-daemon threads; idle ones never do.
+    if (busy && !this.#daemon) slot.worker.ref();
+    else slot.worker.unref();
+  }
+}
+
+/** The threading dispatcher: `new TCPServer(addr, Handler, { dispatcher: threading(), handlerModule })`. */
+export function threading(options: ThreadingOptions = {}): ThreadingDispatcher {
+  return new ThreadingDispatcher(options);
+}

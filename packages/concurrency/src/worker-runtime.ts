@@ -1,0 +1,143 @@
+/**
+ * What runs inside a worker thread or child process: the primary's server rebuilt in attach mode,
+ * fed one request at a time, reporting back when each is over. Shared by both worker entries.
+ */
+import type { Duplex } from 'node:stream';
+import {
+  type BaseServer,
+  type ConnectionInfo,
+  createAttachedServer,
+  type DatagramInfo,
+  type DatagramRequest,
+  type Dispatcher,
+  type Logger,
+  type ServerRequest,
+  type SocketAddress,
+  type WorkerServerSpec,
+} from '@srv/core';
+import { serializeError } from './errors.js';
+import type { FromWorker } from './protocol.js';
+
+type Send = (message: FromWorker) => void;
+
+/**
+ * The worker's own dispatcher: runs the handler right here and lets the runtime know when the run it
+ * started is over (keyed by the request's info object, which the server passes through untouched).
+ */
+class WorkerDispatcher implements Dispatcher {
+  readonly name = 'worker';
+  // The primary (threading) or this runtime (forking) already dealt with TLS.
+  readonly handlesTls = true;
+  readonly runs = new WeakMap<object, (job: Promise<void>) => void>();
+  readonly #inFlight = new Set<Promise<void>>();
+
+  start(): void {}
+
+  dispatch(request: ServerRequest, run: () => Promise<void>): Promise<void> {
+    const job = run().finally(() => this.#inFlight.delete(job));
+    this.#inFlight.add(job);
+    this.runs.get(request.info)?.(job);
+    return job;
+  }
+
+  async drain(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  }
+
+  async close(): Promise<void> {}
+}
+
+function toFields(fields: object): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (value instanceof Error) result[key] = { $error: serializeError(value) };
+    else if (value === null || ['string', 'number', 'boolean', 'undefined'].includes(typeof value))
+      result[key] = value;
+    else {
+      try {
+        result[key] = structuredClone(value);
+      } catch {
+        result[key] = String(value);
+      }
+    }
+  }
+  return result;
+}
+
+/** A logger whose lines are written by the primary's logger. */
+function relayLogger(send: Send): Logger {
+  const log =
+    (level: 'info' | 'warn' | 'error') =>
+    (fieldsOrMessage: object | string, message?: string): void => {
+      if (typeof fieldsOrMessage === 'string')
+        send({ t: 'log', level, message: fieldsOrMessage, fields: undefined });
+      else send({ t: 'log', level, message: message ?? '', fields: toFields(fieldsOrMessage) });
+    };
+  return { info: log('info'), warn: log('warn'), error: log('error') };
+}
+
+/** The server rebuilt in a worker, and the way to feed it. */
+export class WorkerRuntime {
+  readonly server: BaseServer<unknown>;
+  readonly #dispatcher: WorkerDispatcher;
+  readonly #send: Send;
+
+  private constructor(server: BaseServer<unknown>, dispatcher: WorkerDispatcher, send: Send) {
+    this.server = server;
+    this.#dispatcher = dispatcher;
+    this.#send = send;
+  }
+
+  /** Rebuilds the server; rejects (with a coded error) when the handler or server cannot be loaded. */
+  static async create(spec: WorkerServerSpec, send: Send): Promise<WorkerRuntime> {
+    const dispatcher = new WorkerDispatcher();
+    const server = await createAttachedServer(spec, { dispatcher, logger: relayLogger(send) });
+    return new WorkerRuntime(server, dispatcher, send);
+  }
+
+  /** Serves one connection; reports `done` once its handler has finished (or it closed unhandled). */
+  serveConnection(id: number, stream: Duplex, info: ConnectionInfo): void {
+    let reported = false;
+    const report = () => {
+      if (reported) return;
+      reported = true;
+      this.#send({ t: 'done', id });
+    };
+    let dispatched = false;
+    this.#dispatcher.runs.set(info, (job) => {
+      dispatched = true;
+      void job.finally(report);
+    });
+    stream.once('close', () => {
+      if (!dispatched) report();
+    });
+    this.server.attach(stream, info);
+  }
+
+  /** Serves one datagram; replies travel back to the primary, which sends them from its socket. */
+  serveDatagram(id: number, data: Uint8Array, local: SocketAddress, remote: SocketAddress): void {
+    const info: DatagramInfo = {
+      local,
+      remote,
+      reply: async (payload) => {
+        const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
+        this.#send({ t: 'reply', id, data: new Uint8Array(bytes) });
+      },
+    };
+    const request: DatagramRequest = {
+      data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+      info,
+    };
+    // The primary already ran verifyRequest; go straight to the handler.
+    void this.server
+      .processRequest(request, remote, { kind: 'datagram', request, info })
+      .catch((error: unknown) => this.server.handleError(request, remote, error))
+      .finally(() => this.#send({ t: 'done', id }));
+  }
+
+  /** Lets in-flight requests finish, then closes the server. */
+  async stop(): Promise<void> {
+    await this.#dispatcher.drain();
+    await this.server.close();
+  }
+}
