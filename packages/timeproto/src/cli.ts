@@ -1,0 +1,157 @@
+/**
+ * The `srv-time` command. It imports the library through `./index.js`, which the build keeps as a
+ * separate module, so the handler classes' `moduleUrl` points at the entry threading workers load.
+ */
+import { type BaseServer, formatUrl, isSrvError, type Logger } from '@srv/core';
+import { type CliCommand, parseCli, type Service, USAGE, UsageError } from './cli-args.js';
+import {
+  DaytimeDatagramHandler,
+  DaytimeRequestHandler,
+  formatAsctime,
+  formatRfc822,
+  formatSeconds,
+  queryDaytime,
+  queryRfc868,
+  queryTime,
+  Rfc868DatagramHandler,
+  Rfc868RequestHandler,
+  TimeDatagramHandler,
+  TimeRequestHandler,
+  TimeServer,
+  TimeUDPServer,
+} from './index.js';
+
+type ServeCommand = Extract<CliCommand, { command: 'serve' }>;
+type QueryCommand = Extract<CliCommand, { command: 'query' }>;
+
+const serviceNotes: Record<Service, string> = {
+  line: '',
+  daytime: ', RFC 867 daytime',
+  time: ', RFC 868 time',
+};
+
+// Connection lines go to stdout as the tutorial's `print` does; problems go to stderr.
+const cliLogger: Logger = {
+  info: (fieldsOrMessage, message) =>
+    process.stdout.write(`${typeof fieldsOrMessage === 'string' ? fieldsOrMessage : (message ?? '')}\n`),
+  warn: (fieldsOrMessage, message) => process.stderr.write(`${describe(fieldsOrMessage, message)}\n`),
+  error: (fieldsOrMessage, message) => process.stderr.write(`${describe(fieldsOrMessage, message)}\n`),
+};
+
+function describe(fieldsOrMessage: object | string, message: string | undefined): string {
+  if (typeof fieldsOrMessage === 'string') return fieldsOrMessage;
+  const { err } = fieldsOrMessage as { err?: unknown };
+  return err instanceof Error ? `${message ?? ''}: ${err.message}` : (message ?? '');
+}
+
+function createServer(command: ServeCommand): BaseServer<unknown> {
+  const options = {
+    logger: cliLogger,
+    interactive: command.interactive,
+    ...(command.threading ? {} : { dispatcher: 'async' as const }),
+  };
+  const address: [string, number] = [command.bind, command.port];
+  if (command.udp) {
+    const handler = {
+      line: TimeDatagramHandler,
+      daytime: DaytimeDatagramHandler,
+      time: Rfc868DatagramHandler,
+    }[command.service];
+    return new TimeUDPServer(address, handler, options) as BaseServer<unknown>;
+  }
+  const handler = {
+    line: TimeRequestHandler,
+    daytime: DaytimeRequestHandler,
+    time: Rfc868RequestHandler,
+  }[command.service];
+  return new TimeServer(address, handler, options) as BaseServer<unknown>;
+}
+
+async function serve(command: ServeCommand): Promise<number> {
+  let server: BaseServer<unknown>;
+  try {
+    server = createServer(command);
+  } catch (error) {
+    if (isSrvError(error, 'SRV_ERR_INVALID_ADDRESS')) return usage(error.message);
+    throw error;
+  }
+  try {
+    await server.ready;
+  } catch (error) {
+    process.stderr.write(`srv-time: ${(error as Error).message}\n`);
+    return 1;
+  }
+  const { address } = server;
+  const url = formatUrl(address, command.udp ? 'udp' : 'tcp');
+  process.stdout.write(
+    `Serving TIME on ${address.host} port ${address.port} (${url}${serviceNotes[command.service]}) ...\n`,
+  );
+  let stopping = false;
+  const stop = () => {
+    // A second signal while draining means "now".
+    if (stopping) process.exit(0);
+    stopping = true;
+    void server.close().then(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  await server.serveForever();
+  await server.close();
+  return 0;
+}
+
+async function query(command: QueryCommand): Promise<number> {
+  const address: [string, number] = [command.host, command.port];
+  const options = { transport: command.udp ? ('udp' as const) : ('tcp' as const) };
+  try {
+    let text: string;
+    if (command.service === 'line') text = await queryTime(address, command.word, options);
+    else if (command.service === 'daytime') text = await queryDaytime(address, options);
+    else {
+      const date = await queryRfc868(address, options);
+      text =
+        command.word === 'asctime'
+          ? formatAsctime(date)
+          : command.word === 'rfc822'
+            ? formatRfc822(date)
+            : formatSeconds(date);
+    }
+    process.stdout.write(`${text}\n`);
+    return 0;
+  } catch (error) {
+    if (isSrvError(error, 'SRV_ERR_INVALID_ADDRESS')) return usage(error.message);
+    const code = isSrvError(error) ? ` (${error.code})` : '';
+    process.stderr.write(`srv-time: ${(error as Error).message}${code}\n`);
+    return 1;
+  }
+}
+
+function usage(message: string): number {
+  process.stderr.write(`srv-time: ${message}\n${USAGE}`);
+  return 2;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let command: CliCommand;
+  try {
+    command = parseCli(argv);
+  } catch (error) {
+    if (error instanceof UsageError) return usage(error.message);
+    throw error;
+  }
+  if (command.command === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  return command.command === 'serve' ? serve(command) : query(command);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`srv-time: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,66 @@
+import type { Duplex } from 'node:stream';
+import {
+  type AddressFamily,
+  type AddressInput,
+  type BaseServerOptions,
+  type DatagramRequest,
+  type RequestHandler,
+  TCPServer,
+  UDPServer,
+} from '@srv/core';
+import { TimeDatagramHandler, type TimeHandlerOptions, TimeRequestHandler } from './handler.js';
+
+/** Options of {@link TimeServer} and {@link TimeUDPServer}: a server's options plus the handlers' own. */
+export interface TimeServerOptions extends BaseServerOptions, TimeHandlerOptions {}
+
+const ThreadingTCPBase = TCPServer;
+const ThreadingUDPBase = UDPServer;
+
+/**
+ * The tutorial's `TimeServer(ThreadingMixIn, TCPServer)` with `allow_reuse_address`: each connection
+ * is handled in a worker thread unless `dispatcher` says otherwise (`'async'` suits this protocol,
+ * which never blocks). The handler defaults to {@link TimeRequestHandler}; the time options reach it
+ * in the workers too.
+ */
+export class TimeServer extends ThreadingTCPBase {
+  static override readonly moduleUrl: string = import.meta.url;
+  static override readonly exportName: string = 'TimeServer';
+  static override allowReuseAddress: boolean | undefined = true;
+
+  constructor(
+    address: AddressInput,
+    RequestHandlerClass: RequestHandler<Duplex, TimeServer> = TimeRequestHandler,
+    options: TimeServerOptions = {},
+  ) {
+    super(address, RequestHandlerClass as RequestHandler<Duplex, TCPServer>, options);
+  }
+}
+
+/**
+ * {@link TimeServer} for IPv6 only, Python's `address_family = AF_INET6`: `''` means `::`, and the
+ * socket takes no IPv4 clients, so it can share a port with an IPv4 `TimeServer` (the tutorial's
+ * `[::]:8765` beside `0.0.0.0:8765`).
+ */
+export class TimeServer6 extends TimeServer {
+  static override readonly moduleUrl: string = import.meta.url;
+  static override readonly exportName: string = 'TimeServer6';
+  static override addressFamily: AddressFamily = 'IPv6';
+  static ipv6Only = true;
+}
+
+/**
+ * The line protocol over UDP, threaded like {@link TimeServer}: a datagram holds the word, the reply
+ * datagram the answer. The handler defaults to {@link TimeDatagramHandler}.
+ */
+export class TimeUDPServer extends ThreadingUDPBase {
+  static override readonly moduleUrl: string = import.meta.url;
+  static override readonly exportName: string = 'TimeUDPServer';
+
+  constructor(
+    address: AddressInput,
+    RequestHandlerClass: RequestHandler<DatagramRequest, TimeUDPServer> = TimeDatagramHandler,
+    options: TimeServerOptions = {},
+  ) {
+    super(address, RequestHandlerClass as RequestHandler<DatagramRequest, UDPServer>, options);
+  }
+}
