@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { ThreadingMixIn } from '@srv/concurrency';
 import {
   type AddressFamily,
   type AddressInput,
@@ -13,8 +14,8 @@ import { TimeDatagramHandler, type TimeHandlerOptions, TimeRequestHandler } from
 /** Options of {@link TimeServer} and {@link TimeUDPServer}: a server's options plus the handlers' own. */
 export interface TimeServerOptions extends BaseServerOptions, TimeHandlerOptions {}
 
-const ThreadingTCPBase = TCPServer;
-const ThreadingUDPBase = UDPServer;
+const ThreadingTCPBase = ThreadingMixIn(TCPServer);
+const ThreadingUDPBase = ThreadingMixIn(UDPServer);
 
 /**
  * The tutorial's `TimeServer(ThreadingMixIn, TCPServer)` with `allow_reuse_address`: each connection
