@@ -1,1 +1,13 @@
-export {};
+export { type HttpErrorCode, httpErrorCodes } from './errors.js';
+export { escapeHtml } from './format.js';
+export {
+  BaseHTTPRequestHandler,
+  defaultErrorMessageFormat,
+  type HTTPExchange,
+  type HTTPHandlerClass,
+  type HTTPHandlerStatics,
+  type ProtocolVersion,
+} from './handler.js';
+export { HTTPHeaders } from './headers.js';
+export { HTTPServer, type HTTPServerOptions, HTTPSServer } from './server.js';
+export { responses } from './status.js';

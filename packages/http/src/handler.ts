@@ -1,0 +1,406 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex, Readable } from 'node:stream';
+import {
+  LineReader,
+  type RequestInfo,
+  type SocketAddress,
+  StreamRequestHandler,
+  StreamWriter,
+} from '@srv/core';
+import packageJson from '../package.json' with { type: 'json' };
+import { createHttpError } from './errors.js';
+import {
+  escapeControlCharacters,
+  escapeHtml,
+  formatHttpDate,
+  formatLogDate,
+  formatMapping,
+  formatPercent,
+  pythonRepr,
+} from './format.js';
+import { HTTPHeaders } from './headers.js';
+import type { HTTPServer } from './server.js';
+import { responses } from './status.js';
+
+/** Python's `DEFAULT_ERROR_MESSAGE` (3.12+): the page `sendError` renders. */
+export const defaultErrorMessageFormat = `<!DOCTYPE HTML>
+<html lang="en">
+    <head>
+        <meta charset="utf-8">
+        <title>Error response</title>
+    </head>
+    <body>
+        <h1>Error response</h1>
+        <p>Error code: %(code)d</p>
+        <p>Message: %(message)s.</p>
+        <p>Error code explanation: %(code)s - %(explain)s.</p>
+    </body>
+</html>
+`;
+
+/** The HTTP versions a handler can speak. */
+export type ProtocolVersion = 'HTTP/1.0' | 'HTTP/1.1';
+
+/**
+ * One request/response pair handed to a handler by {@link HTTPServer}. `body` replaces `req` as the
+ * source of `rfile` (CONNECT tunnels read the connection itself); the other fields describe requests
+ * Node's parser rejected, which are still answered through a handler.
+ */
+export interface HTTPExchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly body?: Readable;
+  readonly requestline?: string;
+  readonly command?: string;
+  readonly requestVersion?: string;
+}
+
+/** The static fields a handler class can override (Python's class attributes). */
+export interface HTTPHandlerStatics {
+  serverVersion: string;
+  sysVersion: string;
+  protocolVersion: ProtocolVersion;
+  errorMessageFormat: string;
+  errorContentType: string;
+  timeout: number;
+  maxLineLength: number;
+  responses: Readonly<Record<number, readonly [string, string]>>;
+}
+
+/** A class usable as the handler of an {@link HTTPServer}. */
+export type HTTPHandlerClass = (new (
+  request: Duplex,
+  clientAddress: SocketAddress,
+  server: HTTPServer,
+  info?: RequestInfo,
+  exchange?: HTTPExchange,
+) => BaseHTTPRequestHandler) & { protocolVersion?: ProtocolVersion };
+
+// Reason phrases go on the status line: anything outside visible Latin-1 would be rejected by Node
+// (or, in Python, could split the response), so it becomes a space.
+const reasonUnsafe = /[^\t\x20-\x7e\x80-\xff]/g;
+const headerNameToken = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const headerValueUnsafe = /[\r\n\0]/;
+
+interface Informational {
+  code: number;
+  message: string;
+  headers: Array<[string, string]>;
+}
+
+/**
+ * Python's `BaseHTTPRequestHandler`, one instance per request. `handle()` dispatches to
+ * `do<METHOD>()` (`doGET`, `doHEAD`, `doPOST`, …; may be async); a method without one gets 501.
+ * `rfile` reads the request body, `wfile` writes the response body after `endHeaders()`.
+ */
+export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
+  /** Python's `server_version`; first half of the `Server` header. */
+  static serverVersion = `srv-http/${packageJson.version}`;
+  /** Python's `sys_version`; second half of the `Server` header. */
+  static sysVersion = `Node/${process.versions.node}`;
+  /**
+   * `'HTTP/1.1'` keeps connections alive and streams bodies without a length chunked; `'HTTP/1.0'`
+   * answers one request per connection and never uses chunked (Python's default).
+   */
+  static protocolVersion: ProtocolVersion = 'HTTP/1.1';
+  /** Python's `error_message_format`: `%(code)d`, `%(message)s`, `%(explain)s` placeholders. */
+  static errorMessageFormat = defaultErrorMessageFormat;
+  /** Python's `error_content_type`. */
+  static errorContentType = 'text/html;charset=utf-8';
+  /** Status code → `[phrase, explanation]` (Python's `responses`). */
+  static responses: Readonly<Record<number, readonly [string, string]>> = responses;
+
+  /** The method (`GET`). */
+  readonly command: string;
+  /**
+   * The request target as received (`/a%20b?x=1`), except that a run of leading slashes becomes one:
+   * a target like `//evil.com/..` must never turn into a scheme-relative URL in a redirect.
+   */
+  readonly path: string;
+  /** `HTTP/1.1`. */
+  readonly requestVersion: string;
+  /** The request line without its line ending (`GET / HTTP/1.1`). */
+  readonly requestline: string;
+  /** The request headers. */
+  readonly headers: HTTPHeaders;
+  /** Node's request (an escape hatch; `rfile` reads its body). */
+  readonly req: IncomingMessage;
+  /** Node's response (an escape hatch; `wfile` writes to it). */
+  readonly res: ServerResponse;
+
+  #body: Readable;
+  #close: boolean | undefined;
+  #informational: Informational | undefined;
+  #flushScheduled = false;
+
+  constructor(
+    request: Duplex,
+    clientAddress: SocketAddress,
+    server: HTTPServer,
+    info?: RequestInfo,
+    exchange?: HTTPExchange,
+  ) {
+    super(request, clientAddress, server, info);
+    if (!exchange) {
+      throw createHttpError(
+        'SRV_ERR_NOT_HTTP_REQUEST',
+        'BaseHTTPRequestHandler serves requests parsed by an HTTPServer; use it as an HTTPServer handler',
+      );
+    }
+    const { req, res } = exchange;
+    this.req = req;
+    this.res = res;
+    this.#body = exchange.body ?? req;
+    this.command = exchange.command ?? req.method ?? '';
+    const target = req.url ?? '';
+    this.path = target.startsWith('//') ? `/${target.replace(/^\/+/, '')}` : target;
+    this.requestVersion = exchange.requestVersion ?? `HTTP/${req.httpVersion}`;
+    this.requestline = exchange.requestline ?? `${this.command} ${target} ${this.requestVersion}`;
+    this.headers = new HTTPHeaders(req.rawHeaders ?? []);
+  }
+
+  /** Static fields of the concrete class. */
+  protected get statics(): HTTPHandlerStatics {
+    return this.constructor as unknown as HTTPHandlerStatics;
+  }
+
+  /** Python's `close_connection`: true when the connection closes after this response. */
+  get closeConnection(): boolean {
+    return this.#close ?? !this.res.shouldKeepAlive;
+  }
+
+  set closeConnection(value: boolean) {
+    this.#close = value;
+    if (value && !this.res.headersSent) this.res.shouldKeepAlive = false;
+  }
+
+  /** Python's `protocol_version` as this server speaks it. */
+  get protocolVersion(): ProtocolVersion {
+    return this.server.protocolVersion;
+  }
+
+  /** Python's `server_version`. */
+  get serverVersion(): string {
+    return this.statics.serverVersion;
+  }
+
+  /** Sets up `rfile` (the request body) and `wfile` (the response body). */
+  override setup(): void {
+    const statics = this.statics;
+    this.rfile = new LineReader(this.#body, {
+      timeout: statics.timeout,
+      maxLineLength: statics.maxLineLength,
+    });
+    this.wfile = new StreamWriter(this.res);
+  }
+
+  /** Dispatches to `do<METHOD>()`; 501 `Unsupported method ('X')` when there is none. */
+  override async handle(): Promise<void> {
+    const method = (this as unknown as Record<string, unknown>)[`do${this.command}`];
+    if (typeof method !== 'function') {
+      this.sendError(501, `Unsupported method (${pythonRepr(this.command)})`);
+      return;
+    }
+    await (method as () => unknown).call(this);
+  }
+
+  /** Ends the response (what the handler wrote is flushed). */
+  override async finish(): Promise<void> {
+    if (!this.res.writableEnded) this.res.end();
+  }
+
+  /**
+   * Python's `handle_expect_100`: called for `Expect: 100-continue` before `do<METHOD>()`. Sends
+   * `100 Continue` and returns true; return false (after sending an error) to refuse the body.
+   */
+  handleExpect100(): boolean | Promise<boolean> {
+    this.sendResponseOnly(100);
+    this.endHeaders();
+    return true;
+  }
+
+  /** Python's `send_response`: logs the request, then the status line plus `Server` and `Date`. */
+  sendResponse(code: number, message?: string): void {
+    this.logRequest(code);
+    this.sendResponseOnly(code, message);
+    this.sendHeader('Server', this.versionString());
+    this.sendHeader('Date', this.dateTimeString());
+  }
+
+  /** Python's `send_response_only`: the status line alone (headers follow with `sendHeader`). */
+  sendResponseOnly(code: number, message?: string): void {
+    if (!Number.isInteger(code) || code < 100 || code > 999) {
+      throw createHttpError('SRV_ERR_INVALID_STATUS', `invalid status code ${String(code)}`);
+    }
+    const reason = message ?? this.statics.responses?.[code]?.[0] ?? responses[code]?.[0] ?? '';
+    if (headerValueUnsafe.test(reason)) {
+      throw createHttpError('SRV_ERR_INVALID_HEADER', `status message contains CR, LF or NUL`);
+    }
+    if (code < 200) {
+      this.#informational = { code, message: reason.replace(reasonUnsafe, ' '), headers: [] };
+      return;
+    }
+    if (this.res.headersSent) {
+      throw createHttpError('SRV_ERR_HEADERS_SENT', `cannot send status ${code}: headers already sent`);
+    }
+    this.res.statusCode = code;
+    this.res.statusMessage = reason.replace(reasonUnsafe, ' ');
+  }
+
+  /**
+   * Python's `send_header`: adds a header line (repeated calls add repeated lines). A CR, LF or NUL
+   * in the name or value is a coded error (`SRV_ERR_INVALID_HEADER`): that is response splitting.
+   */
+  sendHeader(name: string, value: string | number | readonly string[]): void {
+    if (!headerNameToken.test(name)) {
+      throw createHttpError('SRV_ERR_INVALID_HEADER', `invalid header name ${pythonRepr(name)}`);
+    }
+    const values = (Array.isArray(value) ? value : [value]).map((item) => String(item));
+    for (const item of values) {
+      if (headerValueUnsafe.test(item)) {
+        throw createHttpError('SRV_ERR_INVALID_HEADER', `header ${name} contains CR, LF or NUL`);
+      }
+    }
+    const lower = name.toLowerCase();
+    if (lower === 'location') {
+      // `//host/…` and `/\host/…` are scheme-relative to browsers: an open redirect.
+      for (let index = 0; index < values.length; index += 1) {
+        values[index] = values[index]!.replace(/^[/\\]{2,}/, '/');
+      }
+    }
+    if (this.#informational) {
+      for (const item of values) this.#informational.headers.push([name, item]);
+      return;
+    }
+    if (this.res.headersSent) {
+      throw createHttpError('SRV_ERR_HEADERS_SENT', `cannot send header ${name}: headers already sent`);
+    }
+    if (lower === 'connection') {
+      const token = values.join(',').toLowerCase();
+      if (token.includes('close')) this.closeConnection = true;
+      else if (token.includes('keep-alive')) this.#close = false;
+    }
+    this.res.appendHeader(name, values);
+  }
+
+  /**
+   * Python's `end_headers`: the header block is complete. Node sends it with the first body bytes
+   * (one packet for small responses), or on the next turn of the event loop when none come.
+   */
+  endHeaders(): void {
+    const informational = this.#informational;
+    if (informational) {
+      this.#informational = undefined;
+      this.#sendInformational(informational);
+      return;
+    }
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      if (!this.res.headersSent && !this.res.writableEnded && !this.res.destroyed) this.flushHeaders();
+    });
+  }
+
+  /** Python's `flush_headers`: sends the status line and headers now. */
+  flushHeaders(): void {
+    if (!this.res.headersSent) this.res.flushHeaders();
+  }
+
+  #sendInformational({ code, message, headers }: Informational): void {
+    const res = this.res;
+    if (res.headersSent) return;
+    if (code === 100 && headers.length === 0) {
+      res.writeContinue();
+      return;
+    }
+    if (code === 103) {
+      const hints: Record<string, string | string[]> = {};
+      for (const [name, value] of headers) {
+        const existing = hints[name];
+        hints[name] = existing === undefined ? value : [...[existing].flat(), value];
+      }
+      if (!('link' in hints) && !('Link' in hints)) hints.link = [];
+      res.writeEarlyHints(hints);
+      return;
+    }
+    let head = `HTTP/1.1 ${code} ${message}\r\n`;
+    for (const [name, value] of headers) head += `${name}: ${value}\r\n`;
+    this.request.write(`${head}\r\n`, 'latin1');
+  }
+
+  /**
+   * Python's `send_error`: an HTML page from `errorMessageFormat` (message and explanation escaped),
+   * `Connection: close`; no body for 1xx, 204, 205, 304 or HEAD.
+   */
+  sendError(code: number, message?: string, explain?: string): void {
+    const [phrase, explanation] = this.statics.responses?.[code] ?? responses[code] ?? ['???', '???'];
+    const shortMessage = message ?? phrase;
+    const longMessage = explain ?? explanation;
+    this.logError('code %d, message %s', code, shortMessage);
+    this.sendResponse(code, shortMessage.replace(reasonUnsafe, ' '));
+    this.sendHeader('Connection', 'close');
+    let body: Buffer | undefined;
+    if (code >= 200 && code !== 204 && code !== 205 && code !== 304) {
+      const content = formatMapping(this.statics.errorMessageFormat, {
+        code,
+        message: escapeHtml(shortMessage, false),
+        explain: escapeHtml(longMessage, false),
+      });
+      body = Buffer.from(content, 'utf8');
+      this.sendHeader('Content-Type', this.statics.errorContentType);
+      this.sendHeader('Content-Length', String(body.length));
+    }
+    this.endHeaders();
+    if (this.command !== 'HEAD' && body) this.res.write(body);
+  }
+
+  /** Python's `log_request`: the access line (`"GET / HTTP/1.1" 200 -`), unless the server is quiet. */
+  logRequest(code: number | string = '-', size: number | string = '-'): void {
+    if (this.server.quiet) return;
+    this.logMessage('"%s" %s %s', this.requestline, String(code), String(size));
+  }
+
+  /** Python's `log_error`: like `logMessage`, at error level. */
+  logError(format: string, ...args: unknown[]): void {
+    if (this.logMessage !== BaseHTTPRequestHandler.prototype.logMessage) {
+      this.logMessage(format, ...args);
+      return;
+    }
+    this.server.logger.error(this.#logLine(format, args));
+  }
+
+  /**
+   * Python's `log_message`: `%`-formats the message and writes
+   * `127.0.0.1 - - [24/Nov/2026 19:02:57] message` to the server's logger (stderr by default), with
+   * control characters escaped as `\xHH`.
+   */
+  logMessage(format: string, ...args: unknown[]): void {
+    this.server.logger.info(this.#logLine(format, args));
+  }
+
+  #logLine(format: string, args: readonly unknown[]): string {
+    const message = escapeControlCharacters(formatPercent(format, args));
+    return `${this.addressString()} - - [${this.logDateTimeString()}] ${message}`;
+  }
+
+  /** Python's `date_time_string`: IMF-fixdate of `timestamp` (milliseconds; default now). */
+  dateTimeString(timestamp?: number): string {
+    return formatHttpDate(timestamp);
+  }
+
+  /** Python's `log_date_time_string`: local time, `24/Nov/2026 19:02:57`. */
+  logDateTimeString(): string {
+    return formatLogDate();
+  }
+
+  /** Python's `version_string`: `srv-http/<version> Node/<version>`. */
+  versionString(): string {
+    const statics = this.statics;
+    return `${statics.serverVersion} ${statics.sysVersion}`.trim();
+  }
+
+  /** Python's `address_string`: the client's host. */
+  addressString(): string {
+    return this.clientAddress.host;
+  }
+}

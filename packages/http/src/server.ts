@@ -1,0 +1,666 @@
+import http, { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import {
+  type AddressInput,
+  type BaseServerOptions,
+  type RequestHandler,
+  type RequestInfo,
+  type SocketAddress,
+  SrvError,
+  TCPServer,
+} from '@srv/core';
+import { pythonRepr } from './format.js';
+import type { BaseHTTPRequestHandler, HTTPExchange, HTTPHandlerClass, ProtocolVersion } from './handler.js';
+
+/** Options of {@link HTTPServer}; each also readable as a static field of a subclass. */
+export interface HTTPServerOptions extends BaseServerOptions {
+  /** Default: the handler class's static `protocolVersion` (`'HTTP/1.1'`). */
+  protocolVersion?: ProtocolVersion;
+  /** Milliseconds from a request's first byte (a new connection's accept) to its complete headers; 0 = none. Default 60000. */
+  headersTimeout?: number;
+  /** Milliseconds from a request's first byte to its complete body; 0 = none. Default 300000. */
+  requestTimeout?: number;
+  /** Milliseconds an idle keep-alive connection stays open; 0 = forever. Default 5000. */
+  keepAliveTimeout?: number;
+  /** More header lines than this → 431. Default 100 (Python's `_MAXHEADERS`). */
+  maxHeaderLines?: number;
+  /** Longest request line or header line, with its CRLF → 414 / 431. Default 65536 (Python's `_MAXLINE`). */
+  maxLineLength?: number;
+  /** Bytes of request line plus headers Node's parser accepts before 414 / 431. Default 131072. */
+  maxHeaderSize?: number;
+  /** No access log lines. Default false. */
+  quiet?: boolean;
+}
+
+interface HTTPServerStatics {
+  headersTimeout?: number;
+  requestTimeout?: number;
+  keepAliveTimeout?: number;
+  maxHeaderLines?: number;
+  maxLineLength?: number;
+  maxHeaderSize?: number;
+  quiet?: boolean;
+  protocolVersion?: ProtocolVersion;
+}
+
+interface ParserError extends Error {
+  code?: string;
+  reason?: string;
+  rawPacket?: Buffer;
+  bytesParsed?: number;
+}
+
+interface Problem {
+  code: number;
+  message?: string;
+  explain?: string;
+  requestline?: string;
+  command?: string;
+}
+
+type Phase = 'idle' | 'reading' | 'active';
+
+const connectionKey = Symbol('srv.http.connection');
+type Tagged = Duplex & { [connectionKey]?: Connection; bytesRead?: number; _httpMessage?: unknown };
+
+/** What srv tracks per connection: the parser can't (it never listens), so timeouts live here. */
+class Connection {
+  readonly socket: Tagged;
+  readonly clientAddress: SocketAddress;
+  readonly info: RequestInfo;
+  readonly started: number;
+  phase: Phase = 'idle';
+  fresh = true;
+  since: number;
+  mark = 0;
+  readingSince = 0;
+  counted = 0;
+  pending = 0;
+  bodyRequest: IncomingMessage | undefined;
+  bodySince = 0;
+  closing = false;
+  /** The next request's handling waits for this (pipelined requests run one after another). */
+  tail: Promise<void> = Promise.resolve();
+  readonly done: Promise<void>;
+  readonly #countsItself: boolean;
+
+  constructor(socket: Duplex, clientAddress: SocketAddress, info: RequestInfo) {
+    this.socket = socket as Tagged;
+    this.clientAddress = clientAddress;
+    this.info = info;
+    this.started = performance.now();
+    this.since = this.started;
+    this.#countsItself = typeof this.socket.bytesRead === 'number';
+    const ended = new Promise<void>((resolve) => {
+      if (socket.destroyed) resolve();
+      socket.once('close', () => resolve());
+      socket.once('finish', () => resolve());
+    });
+    this.done = ended.then(() => this.#settled());
+  }
+
+  async #settled(): Promise<void> {
+    let tail: Promise<void>;
+    do {
+      tail = this.tail;
+      await tail;
+    } while (tail !== this.tail);
+  }
+
+  /** Bytes received so far: the handle's counter for sockets (the parser reads them in C++). */
+  bytes(): number {
+    return this.#countsItself ? (this.socket.bytesRead ?? 0) : this.counted;
+  }
+
+  countData(): void {
+    if (this.#countsItself) return;
+    this.socket.on('data', (chunk: Buffer | string) => {
+      this.counted += chunk.length;
+    });
+  }
+
+  /** A connection with nothing in flight and no new bytes since its last response. */
+  get idle(): boolean {
+    return this.pending === 0 && this.phase === 'idle' && this.bytes() === this.mark;
+  }
+
+  close(): void {
+    if (this.closing) return;
+    this.closing = true;
+    if (!this.socket.destroyed) this.socket.end();
+  }
+}
+
+const defaults = {
+  headersTimeout: 60_000,
+  requestTimeout: 300_000,
+  keepAliveTimeout: 5_000,
+  maxHeaderLines: 100,
+  maxLineLength: 65536,
+  maxHeaderSize: 131072,
+};
+
+const smugglingCodes = new Set([
+  'HPE_UNEXPECTED_CONTENT_LENGTH',
+  'HPE_INVALID_TRANSFER_ENCODING',
+  'HPE_INVALID_CONTENT_LENGTH',
+  'HPE_INVALID_HEADER_TOKEN',
+  'HPE_INVALID_CHUNK_SIZE',
+  'HPE_CR_EXPECTED',
+  'HPE_LF_EXPECTED',
+  'HPE_INVALID_CONSTANT',
+  'HPE_STRICT',
+  'HPE_INVALID_EOF_STATE',
+  'HPE_INVALID_STATUS',
+  'HPE_CLOSED_CONNECTION',
+]);
+
+/**
+ * Python's `HTTPServer`: a {@link TCPServer} whose connections are parsed by Node's own HTTP parser
+ * (llhttp, through an internal `node:http` server that never listens). Each request gets a new
+ * handler instance. srv enforces `headersTimeout`, `requestTimeout` and `keepAliveTimeout` itself
+ * (the internal server's own checks only run while it listens), answers malformed requests with a
+ * Python-shaped error page, and on `shutdown()` closes idle keep-alive connections at once and answers
+ * in-flight requests with `Connection: close`.
+ */
+export class HTTPServer extends TCPServer {
+  static override readonly moduleUrl: string = import.meta.url;
+  static override readonly exportName: string = 'HTTPServer';
+
+  /** The handler class given to the constructor. */
+  readonly Handler: HTTPHandlerClass;
+  /** The protocol the handler speaks: `'HTTP/1.1'` (keep-alive, chunked) or `'HTTP/1.0'`. */
+  readonly protocolVersion: ProtocolVersion;
+  /** No access log lines. */
+  readonly quiet: boolean;
+  readonly headersTimeout: number;
+  readonly requestTimeout: number;
+  readonly keepAliveTimeout: number;
+  readonly maxHeaderLines: number;
+  readonly maxLineLength: number;
+  readonly maxHeaderSize: number;
+
+  readonly #http: http.Server;
+  readonly #connections = new Set<Connection>();
+  #ticker: NodeJS.Timeout | undefined;
+  #shuttingDown = false;
+
+  constructor(address: AddressInput, Handler: HTTPHandlerClass, options: HTTPServerOptions = {}) {
+    super(address, Handler as unknown as RequestHandler<Duplex, TCPServer>, options);
+    const statics = this.constructor as unknown as HTTPServerStatics;
+    const pick = <K extends keyof typeof defaults>(key: K): number => {
+      const value = options[key] ?? statics[key] ?? defaults[key];
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+        throw new SrvError(
+          'SRV_ERR_INVALID_OPTION',
+          `${key} must be a non-negative number, got ${String(value)}`,
+        );
+      }
+      return value;
+    };
+    this.Handler = Handler;
+    this.protocolVersion =
+      options.protocolVersion ?? statics.protocolVersion ?? Handler.protocolVersion ?? 'HTTP/1.1';
+    if (this.protocolVersion !== 'HTTP/1.0' && this.protocolVersion !== 'HTTP/1.1') {
+      throw new SrvError(
+        'SRV_ERR_INVALID_OPTION',
+        `protocolVersion must be 'HTTP/1.0' or 'HTTP/1.1', got ${String(this.protocolVersion)}`,
+      );
+    }
+    this.quiet = options.quiet ?? statics.quiet ?? false;
+    this.headersTimeout = pick('headersTimeout');
+    this.requestTimeout = pick('requestTimeout');
+    this.keepAliveTimeout = pick('keepAliveTimeout');
+    this.maxHeaderLines = pick('maxHeaderLines');
+    this.maxLineLength = pick('maxLineLength');
+    this.maxHeaderSize = pick('maxHeaderSize');
+
+    const inner = http.createServer({
+      maxHeaderSize: this.maxHeaderSize,
+      requireHostHeader: false,
+      joinDuplicateHeaders: false,
+    });
+    // maxHeadersCount drops extra lines silently; srv counts rawHeaders itself and answers 431.
+    inner.maxHeadersCount = 0;
+    // Node's own keep-alive timer would race srv's (and is absent over a worker relay).
+    inner.keepAliveTimeout = 0;
+    inner.headersTimeout = 0;
+    inner.requestTimeout = 0;
+    inner.timeout = 0;
+    inner.on('request', (req: IncomingMessage, res: ServerResponse) => this.#onRequest(req, res, false));
+    inner.on('checkContinue', (req: IncomingMessage, res: ServerResponse) =>
+      this.#onRequest(req, res, this.protocolVersion === 'HTTP/1.1'),
+    );
+    // Python ignores expectations other than 100-continue; so does srv (Node would answer 417).
+    inner.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) =>
+      this.#onRequest(req, res, false),
+    );
+    inner.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.#onConnect(req, socket, head),
+    );
+    inner.on('clientError', (error: ParserError, socket: Duplex) => this.#onClientError(error, socket));
+    this.#http = inner;
+    this.on('shutdown', () => this.#onShutdown());
+  }
+
+  /** Serves one connection: hands it to the parser and settles when it has closed. */
+  override async finishRequest(
+    request: Duplex,
+    clientAddress: SocketAddress,
+    info: RequestInfo,
+  ): Promise<void> {
+    const connection = new Connection(request, clientAddress, info);
+    (request as Tagged)[connectionKey] = connection;
+    this.#connections.add(connection);
+    this.#startTicker();
+    try {
+      if (this.#shuttingDown) {
+        connection.close();
+      } else {
+        this.#http.emit('connection', request);
+        connection.countData();
+      }
+      await connection.done;
+    } finally {
+      this.#connections.delete(connection);
+      if (this.#connections.size === 0) this.#stopTicker();
+    }
+  }
+
+  #connectionOf(socket: Duplex): Connection | undefined {
+    return (socket as Tagged)[connectionKey];
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
+    const connection = this.#connectionOf(req.socket);
+    if (!connection) {
+      res.destroy();
+      return;
+    }
+    if (connection.phase === 'idle') connection.readingSince = this.#now();
+    connection.phase = 'active';
+    connection.pending += 1;
+    if (!req.complete) {
+      connection.bodyRequest = req;
+      connection.bodySince = connection.readingSince;
+      req.once('end', () => {
+        if (connection.bodyRequest === req) connection.bodyRequest = undefined;
+      });
+    }
+    res.once('close', () => this.#responseDone(connection));
+    connection.tail = connection.tail.then(() => this.#serve(connection, req, res, expectContinue));
+  }
+
+  #responseDone(connection: Connection): void {
+    connection.pending -= 1;
+    if (connection.pending > 0) return;
+    connection.phase = 'idle';
+    connection.fresh = false;
+    connection.since = this.#now();
+    connection.mark = connection.bytes();
+    if (this.#shuttingDown && connection.idle) connection.close();
+  }
+
+  #exchangeOptions(connection: Connection): { socket: Duplex; address: SocketAddress; info: RequestInfo } {
+    return { socket: connection.socket, address: connection.clientAddress, info: connection.info };
+  }
+
+  #createHandler(connection: Connection, exchange: HTTPExchange): BaseHTTPRequestHandler | undefined {
+    const { socket, address, info } = this.#exchangeOptions(connection);
+    try {
+      return new this.Handler(socket, address, this, info, exchange);
+    } catch (error) {
+      this.handleError(socket, address, error);
+      exchange.res.destroy();
+      return undefined;
+    }
+  }
+
+  async #serve(
+    connection: Connection,
+    req: IncomingMessage,
+    res: ServerResponse,
+    expectContinue: boolean,
+  ): Promise<void> {
+    if (connection.socket.destroyed || connection.closing) {
+      res.destroy();
+      return;
+    }
+    res.sendDate = false;
+    if (this.protocolVersion === 'HTTP/1.0') {
+      res.shouldKeepAlive = false;
+      res.useChunkedEncodingByDefault = false;
+    }
+    if (this.#shuttingDown) res.shouldKeepAlive = false;
+    const handler = this.#createHandler(connection, { req, res });
+    if (!handler) return;
+    const problem = this.#checkLimits(req);
+    if (problem) {
+      handler.closeConnection = true;
+      this.#sendProblem(handler, problem);
+      return;
+    }
+    await this.#run(handler, connection, expectContinue);
+  }
+
+  async #run(
+    handler: BaseHTTPRequestHandler,
+    connection: Connection,
+    expectContinue: boolean,
+  ): Promise<void> {
+    const { res } = handler;
+    let failed = false;
+    try {
+      await handler.setup();
+      try {
+        if (!expectContinue || (await handler.handleExpect100())) await handler.handle();
+      } catch (error) {
+        failed = true;
+        this.#handlerFailed(handler, connection, error);
+      } finally {
+        await handler.finish();
+      }
+    } catch (error) {
+      if (!failed) this.#handlerFailed(handler, connection, error);
+    }
+    if (!res.writableEnded && !res.destroyed) res.end();
+    if (handler.closeConnection) {
+      if (res.writableFinished || res.destroyed) connection.close();
+      else res.once('finish', () => connection.close());
+    }
+  }
+
+  #handlerFailed(handler: BaseHTTPRequestHandler, connection: Connection, error: unknown): void {
+    this.handleError(connection.socket, connection.clientAddress, error);
+    const { res } = handler;
+    if (res.headersSent || res.writableEnded || res.destroyed) {
+      // Part of a response is out: the client can only learn of the failure from a cut connection.
+      res.destroy();
+      connection.socket.destroy();
+      return;
+    }
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    handler.closeConnection = true;
+    try {
+      handler.sendError(500);
+    } catch (secondary) {
+      this.handleError(connection.socket, connection.clientAddress, secondary);
+      res.destroy();
+    }
+  }
+
+  #sendProblem(handler: BaseHTTPRequestHandler, problem: Problem): void {
+    try {
+      handler.sendError(problem.code, problem.message, problem.explain);
+    } catch (error) {
+      this.handleError(handler.request, handler.clientAddress, error);
+      handler.res.destroy();
+      return;
+    }
+    if (!handler.res.writableEnded) handler.res.end();
+  }
+
+  /** Python's request-line and header limits, checked on what llhttp parsed. */
+  #checkLimits(req: IncomingMessage): Problem | undefined {
+    const line = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
+    if (line.length > this.maxLineLength) return { code: 414 };
+    if (req.httpVersionMajor >= 2) {
+      return { code: 505, message: `Invalid HTTP version (${req.httpVersionMajor}.${req.httpVersionMinor})` };
+    }
+    const raw = req.rawHeaders;
+    if (raw.length / 2 > this.maxHeaderLines) {
+      return {
+        code: 431,
+        message: 'Too many headers',
+        explain: `got more than ${this.maxHeaderLines} headers`,
+      };
+    }
+    for (let index = 0; index + 1 < raw.length; index += 2) {
+      if (raw[index]!.length + raw[index + 1]!.length + 4 > this.maxLineLength) {
+        return {
+          code: 431,
+          message: 'Line too long',
+          explain: `got more than ${this.maxLineLength} bytes when reading header line`,
+        };
+      }
+    }
+    return undefined;
+  }
+
+  #onConnect(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const connection = this.#connectionOf(socket);
+    if (!connection) {
+      socket.destroy();
+      return;
+    }
+    if (head.length > 0) socket.unshift(head);
+    connection.phase = 'active';
+    connection.pending += 1;
+    connection.tail = connection.tail.then(async () => {
+      try {
+        const res = new ServerResponse(req);
+        res.sendDate = false;
+        res.shouldKeepAlive = false;
+        res.useChunkedEncodingByDefault = false;
+        res.assignSocket(socket as Socket);
+        const handler = this.#createHandler(connection, { req, res, body: socket });
+        if (!handler) return;
+        handler.closeConnection = true;
+        await this.#run(handler, connection, false);
+        if (!socket.destroyed) {
+          if (res.writableFinished) socket.end();
+          else res.once('finish', () => socket.end());
+        }
+      } finally {
+        connection.pending -= 1;
+      }
+    });
+  }
+
+  #onClientError(error: ParserError, socket: Duplex): void {
+    const connection = this.#connectionOf(socket);
+    if (!connection || error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const problem = this.#diagnose(error, connection);
+    connection.pending += 1;
+    connection.tail = connection.tail.then(() => {
+      connection.pending -= 1;
+      this.#answerWithoutRequest(connection, problem);
+    });
+  }
+
+  /** Answers a connection that has no parsed request (parser error, timeout) through a handler. */
+  #answerWithoutRequest(connection: Connection, problem: Problem): void {
+    const socket = connection.socket;
+    if (socket.destroyed || !socket.writable || socket._httpMessage) {
+      socket.destroy();
+      return;
+    }
+    const req = new IncomingMessage(socket as Socket);
+    req.method = problem.command ?? '';
+    req.url = '';
+    req.httpVersionMajor = 1;
+    req.httpVersionMinor = 1;
+    req.httpVersion = '1.1';
+    const res = new ServerResponse(req);
+    res.sendDate = false;
+    res.shouldKeepAlive = false;
+    res.useChunkedEncodingByDefault = false;
+    res.assignSocket(socket as Socket);
+    connection.closing = true;
+    res.once('finish', () => {
+      res.detachSocket(socket as Socket);
+      socket.end();
+    });
+    const handler = this.#createHandler(connection, {
+      req,
+      res,
+      requestline: problem.requestline ?? '',
+      command: problem.command ?? '',
+      requestVersion: 'HTTP/1.1',
+    });
+    if (!handler) {
+      socket.destroy();
+      return;
+    }
+    this.#sendProblem(handler, problem);
+  }
+
+  /** Turns a parser error into Python's answer for the same bytes. */
+  #diagnose(error: ParserError, connection: Connection): Problem {
+    const raw = error.rawPacket ? error.rawPacket.toString('latin1') : '';
+    const at = Math.min(Math.max(error.bytesParsed ?? 0, 0), raw.length);
+    const lineStart = raw.lastIndexOf('\n', at - 1) + 1;
+    const lineEnd = raw.indexOf('\n', lineStart);
+    const line = raw.slice(lineStart, lineEnd === -1 ? raw.length : lineEnd).replace(/\r$/, '');
+    switch (error.code) {
+      case 'HPE_HEADER_OVERFLOW':
+        return this.#diagnoseOverflow(raw, connection);
+      case 'HPE_INVALID_METHOD':
+      case 'HPE_INVALID_URL':
+      case 'HPE_INVALID_VERSION':
+        return diagnoseRequestLine(line, this.maxLineLength) ?? { code: 400, requestline: line };
+      case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+        return { code: 413, explain: error.reason ?? 'Chunk extensions too large' };
+      default:
+        if (error.code && smugglingCodes.has(error.code)) {
+          return { code: 400, message: 'Bad Request', explain: error.reason ?? 'Malformed request' };
+        }
+        return { code: 400, message: 'Bad Request', explain: error.reason ?? error.message };
+    }
+  }
+
+  /**
+   * llhttp counts the request line in `maxHeaderSize`; Python's answer differs (414 for the line, 431
+   * for the headers), so look at where the overflow hit: the bytes before the first line break of
+   * the failing chunk end the line being read.
+   */
+  #diagnoseOverflow(raw: string, connection: Connection): Problem {
+    const newline = raw.indexOf('\n');
+    const tooLarge: Problem = { code: 431 };
+    if (newline === -1) {
+      // One chunk inside one huge line: the request line when the connection's first bytes were
+      // already in it, else a header.
+      return connection.fresh && connection.bytes() - raw.length < this.maxLineLength
+        ? { code: 414 }
+        : tooLarge;
+    }
+    const head = raw.slice(0, newline).replace(/\r$/, '');
+    return /\sHTTP\/\d+\.\d+$/.test(head) && !head.includes(':') ? { code: 414 } : tooLarge;
+  }
+
+  #now(): number {
+    return performance.now();
+  }
+
+  #startTicker(): void {
+    if (this.#ticker) return;
+    const limits = [this.headersTimeout, this.requestTimeout, this.keepAliveTimeout].filter(
+      (value) => value > 0,
+    );
+    if (limits.length === 0) return;
+    const interval = Math.min(1000, Math.max(5, Math.floor(Math.min(...limits) / 8)));
+    this.#ticker = setInterval(() => this.#tick(), interval);
+    this.#ticker.unref();
+  }
+
+  #stopTicker(): void {
+    if (this.#ticker) clearInterval(this.#ticker);
+    this.#ticker = undefined;
+  }
+
+  #tick(): void {
+    const now = this.#now();
+    for (const connection of this.#connections) {
+      if (connection.closing || connection.socket.destroyed) continue;
+      if (connection.pending === 0) this.#checkWaiting(connection, now);
+      else if (connection.bodyRequest && !connection.bodyRequest.complete) this.#checkBody(connection, now);
+    }
+  }
+
+  #checkWaiting(connection: Connection, now: number): void {
+    if (connection.phase === 'idle') {
+      if (connection.bytes() === connection.mark) {
+        const limit = connection.fresh ? this.headersTimeout : this.keepAliveTimeout;
+        if (limit > 0 && now - connection.since >= limit) connection.close();
+        return;
+      }
+      connection.phase = 'reading';
+      connection.readingSince = connection.fresh ? connection.started : now;
+    }
+    const elapsed = now - connection.readingSince;
+    if (
+      (this.headersTimeout > 0 && elapsed >= this.headersTimeout) ||
+      (this.requestTimeout > 0 && elapsed >= this.requestTimeout)
+    ) {
+      this.#answerWithoutRequest(connection, { code: 408 });
+    }
+  }
+
+  #checkBody(connection: Connection, now: number): void {
+    if (this.requestTimeout > 0 && now - connection.bodySince >= this.requestTimeout) {
+      this.logger.warn(
+        `request body from ${connection.clientAddress.host} not complete after ${this.requestTimeout} ms; closing`,
+      );
+      connection.closing = true;
+      connection.socket.destroy();
+    }
+  }
+
+  #onShutdown(): void {
+    this.#shuttingDown = true;
+    for (const connection of this.#connections) {
+      if (connection.idle) connection.close();
+      else {
+        const message = connection.socket._httpMessage as ServerResponse | undefined;
+        if (message && !message.headersSent) message.shouldKeepAlive = false;
+      }
+    }
+  }
+}
+
+/** Python's `parse_request` checks of a request line llhttp refused; undefined when none applies. */
+function diagnoseRequestLine(line: string, maxLineLength: number): Problem | undefined {
+  if (line.length + 2 > maxLineLength) return { code: 414, requestline: line };
+  const words = line.split(/[ \t]+/).filter((word) => word.length > 0);
+  const requestline = line;
+  if (words.length === 0)
+    return { code: 400, message: `Bad request syntax (${pythonRepr(line)})`, requestline };
+  if (words.length >= 3) {
+    const version = words[words.length - 1]!;
+    const match = /^HTTP\/(\d+)\.(\d+)$/.exec(version);
+    if (!match) return { code: 400, message: `Bad request version (${pythonRepr(version)})`, requestline };
+    const major = Number(match[1]);
+    if (major >= 2)
+      return { code: 505, message: `Invalid HTTP version (${match[1]}.${match[2]})`, requestline };
+    if (major !== 1 || Number(match[2]) > 1) {
+      // Python accepts any HTTP/1.x; llhttp only 1.0 and 1.1. Name the version either way.
+      return { code: 400, message: `Bad request version (${pythonRepr(version)})`, requestline };
+    }
+  }
+  if (words.length < 2 || words.length > 3) {
+    return { code: 400, message: `Bad request syntax (${pythonRepr(line)})`, requestline };
+  }
+  const command = words[0]!;
+  if (/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(command) && words.length === 3) {
+    // A well-formed line with a method llhttp does not know: Python has no do_<METHOD> for it either.
+    return { code: 501, message: `Unsupported method (${pythonRepr(command)})`, requestline, command };
+  }
+  return { code: 400, message: `Bad request syntax (${pythonRepr(line)})`, requestline };
+}
+
+/** Python 3.14's `HTTPSServer`: an {@link HTTPServer} that requires `options.tls`. */
+export class HTTPSServer extends HTTPServer {
+  static override readonly moduleUrl: string = import.meta.url;
+  static override readonly exportName: string = 'HTTPSServer';
+
+  constructor(address: AddressInput, Handler: HTTPHandlerClass, options: HTTPServerOptions = {}) {
+    if (!options.tls) {
+      throw new SrvError('SRV_ERR_INVALID_OPTION', 'HTTPSServer needs options.tls (a certificate and key)');
+    }
+    super(address, Handler, options);
+  }
+}
