@@ -18,6 +18,7 @@ export type CliCommand =
       readonly service: Service;
       readonly interactive: boolean;
       readonly threading: boolean;
+      readonly quiet: boolean;
     }
   | {
       readonly command: 'query';
@@ -30,10 +31,11 @@ export type CliCommand =
 
 export const DEFAULT_PORT = 8765;
 
-export const USAGE = `usage: srv-time serve [port] [-b/--bind host] [--udp] [--service line|daytime|time] [--interactive] [--threading]
+export const USAGE = `usage: srv-time serve [port] [-b/--bind host] [--udp] [--service line|daytime|time] [--interactive] [--threading] [-q/--quiet]
        srv-time query [host:port] [asctime|seconds|rfc822] [--udp] [--service line|daytime|time]
 
-serve   answer time requests (port ${DEFAULT_PORT}, bind :: dual-stack; --threading handles each in a worker thread)
+serve   answer time requests (port ${DEFAULT_PORT}, bind :: dual-stack; --threading handles each in a
+        worker thread; --quiet logs no connection lines)
 query   ask a server (localhost:${DEFAULT_PORT}, seconds)
 `;
 
@@ -88,6 +90,7 @@ function parseServe(args: string[]): CliCommand {
       service: { type: 'string' },
       interactive: { type: 'boolean', default: false },
       threading: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', short: 'q', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -107,6 +110,7 @@ function parseServe(args: string[]): CliCommand {
     service,
     interactive: values.interactive,
     threading: values.threading,
+    quiet: values.quiet,
   };
 }
 

@@ -48,6 +48,7 @@ function createServer(command: ServeCommand): BaseServer<unknown> {
   const options = {
     logger: cliLogger,
     interactive: command.interactive,
+    ...(command.quiet ? { logConnections: false } : {}),
     ...(command.threading ? {} : { dispatcher: 'async' as const }),
   };
   const address: [string, number] = [command.bind, command.port];

@@ -22,7 +22,7 @@ interface Served {
 async function serve(...args: string[]): Promise<Served> {
   const child = spawn(process.execPath, [bin, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stopped: Promise<number | null> | undefined;
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  const exited = once(child, 'close').then(([code]) => code as number | null);
   const stop = (signal: NodeJS.Signals = 'SIGTERM') => {
     stopped ??= (async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -137,11 +137,13 @@ describe('srv-time serve and query', () => {
     expect(await server.stop('SIGTERM')).toBe(0);
   });
 
-  it('--threading serves the tutorial shape', async () => {
-    const server = await serve('0', '-b', '127.0.0.1', '--threading');
+  it('--threading serves the tutorial shape; --quiet logs no connection lines', async () => {
+    const server = await serve('0', '-b', '127.0.0.1', '--threading', '--quiet');
     const result = await run('query', `127.0.0.1:${server.port}`);
     expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(result.stdout).toMatch(/^\d+\n$/);
+    expect(await server.stop()).toBe(0);
+    expect(server.lines).toEqual([]);
   });
 
   it('query reports an unreachable server with its code and exit 1', async () => {

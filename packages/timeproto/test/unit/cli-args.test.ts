@@ -11,6 +11,7 @@ describe('srv-time arguments', () => {
       service: 'line',
       interactive: false,
       threading: false,
+      quiet: false,
     });
   });
 
@@ -18,9 +19,10 @@ describe('srv-time arguments', () => {
     expect(
       parseCli(['serve', '0', '-b', '[::1]', '--udp', '--service', 'daytime', '--threading']),
     ).toMatchObject({ port: 0, bind: '::1', udp: true, service: 'daytime', threading: true });
-    expect(parseCli(['serve', '--bind=127.0.0.1', '--interactive'])).toMatchObject({
+    expect(parseCli(['serve', '--bind=127.0.0.1', '--interactive', '-q'])).toMatchObject({
       bind: '127.0.0.1',
       interactive: true,
+      quiet: true,
     });
   });
 
