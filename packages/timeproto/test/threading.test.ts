@@ -38,6 +38,13 @@ describe('the tutorial shape: ThreadingMixIn servers', () => {
     ]);
   });
 
+  it('answers 200 concurrent clients from the thread pool', async () => {
+    const t = await startServer(new TimeServer(['127.0.0.1', 0], undefined, { clock, logger: silentLogger }));
+    onTestFinished(() => t.close());
+    const answers = await Promise.all(Array.from({ length: 200 }, () => t.exchange('seconds\n')));
+    expect(answers.map(String)).toEqual(Array.from({ length: 200 }, () => '1795546966\n'));
+  });
+
   it("relays the worker's connection log line to the primary's logger", async () => {
     let logged!: (line: string) => void;
     const line = new Promise<string>((resolve) => {

@@ -145,6 +145,15 @@ describe('the line protocol over TCP', () => {
     expect((await v6.exchange('rfc822\n')).toString()).toBe(replies.rfc822);
   });
 
+  it('TimeServer6 takes no IPv4 clients', async () => {
+    const t = await startServer(new TimeServer6(['', 0], TimeRequestHandler, base));
+    onTestFinished(() => t.close());
+    const socket = net.connect({ host: '127.0.0.1', port: t.port });
+    t.track(socket);
+    const [error] = (await once(socket, 'error')) as [NodeJS.ErrnoException];
+    expect(error.code).toBe('ECONNREFUSED');
+  });
+
   it('takes its settings from static fields of a handler subclass', async () => {
     class Frozen extends TimeRequestHandler {
       static override clock = new Date('2026-11-04T07:08:09Z');
