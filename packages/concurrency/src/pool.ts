@@ -3,6 +3,7 @@
  * each serving one request at a time; requests wait in a bounded queue when every worker is busy and
  * the pool is at its maximum; a worker that dies is replaced and only its own request is lost.
  */
+import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { BaseServer, Dispatcher, Logger, ServerRequest, WorkerServerSpec } from '@srv/core';
 import { createError, deserializeError } from './errors.js';
@@ -61,8 +62,12 @@ export function checkLimits(names: { max: string; min: string }, limits: PoolLim
   return limits;
 }
 
-/** A dispatcher that runs each request in a worker of its pool. */
-export abstract class PoolDispatcher<W extends PoolWorker> implements Dispatcher {
+/**
+ * A dispatcher that runs each request in a worker of its pool.
+ *
+ * Events: `spawn (name)` when a worker is ready, `exit (name)` when one is gone.
+ */
+export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter implements Dispatcher {
   abstract readonly name: string;
   protected readonly limits: PoolLimits;
   protected server: BaseServer<unknown> | undefined;
@@ -78,6 +83,7 @@ export abstract class PoolDispatcher<W extends PoolWorker> implements Dispatcher
   #closed: Promise<void> | undefined;
 
   constructor(limits: PoolLimits) {
+    super();
     this.limits = limits;
   }
 
@@ -142,6 +148,7 @@ export abstract class PoolDispatcher<W extends PoolWorker> implements Dispatcher
         await this.#stop(worker);
         throw createError('SRV_ERR_DISPATCHER_CLOSED', `${this.name} dispatcher closed`);
       }
+      this.emit('spawn', worker.name);
       this.#becomeIdle(worker);
       return worker;
     } finally {
@@ -293,6 +300,7 @@ export abstract class PoolDispatcher<W extends PoolWorker> implements Dispatcher
     worker.exited = true;
     if (worker.idleTimer) clearTimeout(worker.idleTimer);
     this.#workers.delete(worker);
+    this.emit('exit', worker.name);
     const index = this.#idle.indexOf(worker);
     if (index !== -1) this.#idle.splice(index, 1);
     const job = worker.job;

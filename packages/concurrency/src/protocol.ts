@@ -32,6 +32,8 @@ export type FromWorker =
 export interface ThreadWorkerData {
   readonly spec: WorkerServerSpec;
   readonly name: string;
+  /** Bytes in flight per direction on a relayed connection. */
+  readonly relayWindow: number;
 }
 
 /** Environment variable naming a forking child (read by the child entry). */

@@ -18,7 +18,11 @@ try {
     switch (message.t) {
       case 'conn':
         if (message.port)
-          runtime.serveConnection(message.id, new RelayedSocket(message.port, message.info), message.info);
+          runtime.serveConnection(
+            message.id,
+            new RelayedSocket(message.port, message.info, data.relayWindow),
+            message.info,
+          );
         break;
       case 'datagram':
         runtime.serveDatagram(message.id, message.data, message.local, message.remote);

@@ -74,7 +74,7 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
 
   protected spawn(): Promise<ThreadSlot> {
     const name = `Thread-${++threadCounter}`;
-    const workerData: ThreadWorkerData = { spec: this.spec!, name };
+    const workerData: ThreadWorkerData = { spec: this.spec!, name, relayWindow: this.#window };
     const worker = new Worker(workerEntry('thread-worker'), { workerData });
     worker.unref();
     let resolveExit!: () => void;

@@ -1,28 +1,213 @@
-import { startServer } from '@srv/core/testing';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isSrvError, TCPServer } from '@srv/core';
+import { createTestCertificate, readAll, sendDatagram, startServer } from '@srv/core/testing';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { ForkingTCPServer, ThreadingTCPServer } from '../src/index.js';
-import { WhoEcho } from './fixtures/handlers.js';
-import { handlerModule, lineReader } from './helpers.js';
+import {
+  ForkingMixIn,
+  ForkingTCPServer,
+  ForkingUDPServer,
+  ForkingUnixStreamServer,
+  forking,
+} from '../src/index.js';
+import { Blocking, HttpBridge, Throwing, UpperDatagram, WhoEcho } from './fixtures/handlers.js';
+import { GreetingHandler, GreetingServer } from './fixtures/other-package/server.js';
+import { handlerModule, lineReader, recordingLogger } from './helpers.js';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 describe('forking dispatcher', () => {
   it('serves a connection in a child process without losing the first bytes', async () => {
-    const server = new ForkingTCPServer(['127.0.0.1', 0], WhoEcho, { handlerModule });
+    const server = new ForkingTCPServer(['127.0.0.1', 0], WhoEcho, { handlerModule, workerData: { n: 1 } });
     const t = await startServer(server);
     onTestFinished(() => t.close());
     const socket = await t.connect();
-    const lines = lineReader(socket);
+    // Sent before the hand-off: the parent must not read (and lose) these bytes.
     socket.write('early\n');
+    const lines = lineReader(socket);
     const who = JSON.parse(await lines.next());
     expect(who.pid).not.toBe(process.pid);
-    expect(who).toMatchObject({ thread: 'MainThread', isWorker: true, serverClass: 'TCPServer' });
+    expect(who).toMatchObject({
+      thread: 'MainThread',
+      isWorker: true,
+      isPrimary: false,
+      serverClass: 'TCPServer',
+      remotePort: socket.localPort,
+      workerData: { n: 1 },
+    });
     expect(await lines.next()).toBe('early\n');
   });
 
-  it('mixin classes read like Python', async () => {
-    const server = new ThreadingTCPServer(['127.0.0.1', 0], WhoEcho, { handlerModule });
+  it('spreads concurrent connections over the children, one connection per child', async () => {
+    const dispatcher = forking({ minChildren: 3, maxChildren: 3 });
+    const server = new TCPServer(['127.0.0.1', 0], WhoEcho, { dispatcher, handlerModule });
     const t = await startServer(server);
     onTestFinished(() => t.close());
-    expect(server.dispatcher.name).toBe('threading');
-    expect(ThreadingTCPServer.name).toBe('ThreadingTCPServer');
+    const sockets = await Promise.all([t.connect(), t.connect(), t.connect()]);
+    const pids = await Promise.all(
+      sockets.map(async (socket) => JSON.parse(await lineReader(socket).next()).pid),
+    );
+    expect(new Set(pids).size).toBe(3);
+    expect(pids.sort()).toEqual([...dispatcher.pids].sort());
+  });
+
+  it('a child killed mid-request loses only its connection; the pool is refilled', async () => {
+    const logger = recordingLogger();
+    const dispatcher = forking({ minChildren: 2, maxChildren: 4 });
+    const server = new TCPServer(['127.0.0.1', 0], WhoEcho, { dispatcher, handlerModule, logger });
+    const t = await startServer(server);
+    onTestFinished(() => t.close());
+    expect(dispatcher.size).toBe(2);
+    const socket = await t.connect();
+    const { pid } = JSON.parse(await lineReader(socket).next());
+    const closed = once(socket, 'close');
+    process.kill(pid, 'SIGKILL');
+    await closed;
+    const lost = await logger.waitFor((entry) => isSrvError(entry.err, 'SRV_ERR_WORKER_EXITED'));
+    expect((lost.err as Error).message).toMatch(
+      new RegExp(`^forking: Process-\\d+ \\(pid ${pid}\\) exited with SIGKILL while serving this request$`),
+    );
+    for (let i = 0; i < 20; i += 1) {
+      const reply = (await t.exchange('hello\n', { end: true })).toString();
+      expect(reply).toMatch(/^\{.*\}\nhello\n$/);
+    }
+    while (dispatcher.size < 2) await once(dispatcher, 'spawn');
+    expect(dispatcher.size).toBe(2);
+    expect(dispatcher.pids).not.toContain(pid);
+  });
+
+  it('logs a handler that throws in a child through the parent logger and keeps serving', async () => {
+    const logger = recordingLogger();
+    const server = new ForkingTCPServer(['127.0.0.1', 0], Throwing, { handlerModule, logger });
+    const t = await startServer(server);
+    onTestFinished(() => t.close());
+    expect((await t.exchange('boom\n')).toString()).toBe('');
+    const failure = await logger.waitFor((entry) => entry.message.startsWith('Exception occurred'));
+    expect((failure.err as Error).message).toBe('boom in a worker');
+    const replies = await Promise.all(Array.from({ length: 5 }, () => t.exchange('fine\n')));
+    for (const reply of replies) expect(reply.toString()).toMatch(/^ok \d+\n$/);
+  });
+
+  it('answers a full queue by closing the connection with SRV_ERR_QUEUE_FULL', async () => {
+    const logger = recordingLogger();
+    const server = new TCPServer(['127.0.0.1', 0], Blocking, {
+      dispatcher: forking({ minChildren: 1, maxChildren: 1, maxQueue: 1 }),
+      handlerModule,
+      logger,
+    });
+    const t = await startServer(server);
+    onTestFinished(() => t.close());
+    const first = await t.connect();
+    const firstLines = lineReader(first);
+    first.write('300\n');
+    expect(await firstLines.next()).toBe('started\n');
+    const second = await t.connect();
+    second.write('10\n');
+    const waiting = readAll(second);
+    const third = await t.connect();
+    expect((await readAll(third)).toString()).toBe('');
+    expect(JSON.parse(await firstLines.next())).toHaveProperty('pid');
+    expect((await waiting).toString()).toMatch(/^started\n\{.*\}\n$/);
+    await logger.waitFor((entry) => isSrvError(entry.err, 'SRV_ERR_QUEUE_FULL'));
+  });
+
+  it('wraps TLS in the child after the hand-off', async () => {
+    const { cert, key } = await createTestCertificate();
+    const server = new ForkingTCPServer(['127.0.0.1', 0], WhoEcho, { tls: { cert, key }, handlerModule });
+    const t = await startServer(server);
+    onTestFinished(() => t.close());
+    const socket = await t.connect({ tls: { ca: cert, servername: 'localhost' } });
+    const lines = lineReader(socket);
+    const who = JSON.parse(await lines.next());
+    expect(who).toMatchObject({ tls: true, isWorker: true });
+    expect(who.pid).not.toBe(process.pid);
+    socket.write('secret\n');
+    expect(await lines.next()).toBe('secret\n');
+  });
+
+  it('lets node:http serve a handed-over socket', async () => {
+    const server = new ForkingTCPServer(['127.0.0.1', 0], HttpBridge, { handlerModule });
+    const t = await startServer(server);
+    onTestFinished(() => t.close());
+    const response = await fetch(`${t.origin}/forked`);
+    const body = (await response.json()) as { pid: number };
+    expect(body).toMatchObject({
+      url: '/forked',
+      encrypted: false,
+      remoteAddress: '127.0.0.1',
+      localPort: t.port,
+    });
+    expect(body.pid).not.toBe(process.pid);
+  });
+
+  it('relays UDP datagrams to children and their replies back', async () => {
+    const server = new ForkingUDPServer(['127.0.0.1', 0], UpperDatagram, { handlerModule });
+    const t = await startServer(server);
+    onTestFinished(() => t.close());
+    const reply = (await sendDatagram({ host: t.host, port: t.port }, 'ping')).toString();
+    const [word, thread, pid] = reply.split(' ');
+    expect([word, thread]).toEqual(['PING', 'MainThread']);
+    expect(Number(pid)).not.toBe(process.pid);
+  });
+
+  it('serves a Unix stream socket', async () => {
+    const path = join(tmpdir(), `srv-forking-${process.pid}-${Date.now()}.sock`);
+    const server = new ForkingUnixStreamServer(path, WhoEcho, { handlerModule });
+    const t = await startServer(server);
+    onTestFinished(() => t.close());
+    const socket = await t.connect();
+    socket.write('over unix\n');
+    const lines = lineReader(socket);
+    expect(JSON.parse(await lines.next())).toMatchObject({ isWorker: true });
+    expect(await lines.next()).toBe('over unix\n');
+  });
+
+  it('rebuilds a server class from another package (static moduleUrl/exportName) in the child', async () => {
+    const Forking = ForkingMixIn(GreetingServer);
+    const server = new Forking(['127.0.0.1', 0], GreetingHandler);
+    const t = await startServer(server);
+    onTestFinished(() => t.close());
+    const reply = (await t.exchange('')).toString();
+    expect(reply).toMatch(/^GreetingServer says hello from MainThread \d+\n$/);
+    expect(reply).not.toContain(` ${process.pid}\n`);
+  });
+
+  it('fails ready with a coded error when a child cannot load the handler', async () => {
+    const server = new ForkingTCPServer(['127.0.0.1', 0], WhoEcho, {
+      handlerModule: new URL('./fixtures/missing.js', import.meta.url),
+      handlerExport: 'WhoEcho',
+    });
+    await expect(server.ready).rejects.toMatchObject({ code: 'SRV_ERR_INVALID_HANDLER' });
+    await server.close();
+    expect(server.dispatcher).toMatchObject({ size: 0 });
+  });
+
+  it('shutdown() waits for in-flight requests; after close() no child process remains', async () => {
+    const dispatcher = forking({ minChildren: 3 });
+    const server = new TCPServer(['127.0.0.1', 0], Blocking, { dispatcher, handlerModule });
+    const t = await startServer(server);
+    const pids = dispatcher.pids;
+    expect(pids).toHaveLength(3);
+    expect(pids.every(isAlive)).toBe(true);
+    const socket = await t.connect();
+    const lines = lineReader(socket);
+    socket.write('400\n');
+    expect(await lines.next()).toBe('started\n');
+    await server.shutdown();
+    const shutdownAt = Date.now();
+    const answer = JSON.parse(await lines.next());
+    expect(answer.end).toBeLessThanOrEqual(shutdownAt);
+    expect(pids).toContain(answer.pid);
+    await t.close();
+    expect(dispatcher.size).toBe(0);
+    expect(pids.filter(isAlive)).toEqual([]);
   });
 });

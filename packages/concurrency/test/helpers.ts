@@ -5,14 +5,42 @@ import type { Logger } from '@srv/core';
 /** Where the fixture handlers live (built JavaScript a worker can import). */
 export const handlerModule = new URL('./fixtures/handlers.js', import.meta.url);
 
+interface Entry {
+  readonly message: string;
+  readonly err: unknown;
+}
+
 /** A logger that keeps what it is told, for asserting on errors handled in workers. */
-export function recordingLogger(): Logger & { entries: Array<{ message: string; err: unknown }> } {
-  const entries: Array<{ message: string; err: unknown }> = [];
+export function recordingLogger(): Logger & {
+  entries: Entry[];
+  /** Resolves with the first entry (already logged or to come) that matches. */
+  waitFor(predicate: (entry: Entry) => boolean): Promise<Entry>;
+} {
+  const entries: Entry[] = [];
+  const waiters = new Set<{ predicate: (entry: Entry) => boolean; resolve: (entry: Entry) => void }>();
   const log = (fields: object | string, message?: string) => {
-    if (typeof fields === 'string') entries.push({ message: fields, err: undefined });
-    else entries.push({ message: message ?? '', err: (fields as { err?: unknown }).err });
+    const entry =
+      typeof fields === 'string'
+        ? { message: fields, err: undefined }
+        : { message: message ?? '', err: (fields as { err?: unknown }).err };
+    entries.push(entry);
+    for (const waiter of waiters) {
+      if (!waiter.predicate(entry)) continue;
+      waiters.delete(waiter);
+      waiter.resolve(entry);
+    }
   };
-  return { entries, info: log, warn: log, error: log };
+  return {
+    entries,
+    info: log,
+    warn: log,
+    error: log,
+    waitFor(predicate) {
+      const found = entries.find(predicate);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve) => waiters.add({ predicate, resolve }));
+    },
+  };
 }
 
 /** Reads a socket line by line: `next()` resolves with the next line (newline included; '' at the end). */
