@@ -1,0 +1,194 @@
+/**
+ * `srv-demo`: runs the servers of the socketserver tutorial by name (`srv-demo pages --slow 5`), or
+ * all nine at once (`srv-demo all`, what `pnpm demo` starts). Ctrl-C and SIGTERM drain and exit 0.
+ */
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatUrl, isSrvError, type SocketAddress } from '@srv/core';
+import { type Command, parseCommand, USAGE, UsageError } from './args.js';
+import { type Demo, type DemoServer, demos, findDemo } from './demos.js';
+
+// apps/demo/sample, beside dist/ (and beside src/ when run from source).
+const sampleDirectory = fileURLToPath(new URL('../sample/', import.meta.url)).replace(/\/$/, '');
+
+type RunCommand = Extract<Command, { command: 'run' }>;
+
+interface Started {
+  readonly demo: Demo;
+  readonly port: number;
+  readonly server: DemoServer;
+}
+
+function names(demos: readonly Demo[]): string {
+  const list = demos.map((demo) => demo.name);
+  return list.length > 1 ? `${list.slice(0, -1).join(', ')} and ${list.at(-1)}` : (list[0] ?? '');
+}
+
+function selectDemos(command: RunCommand): readonly Demo[] {
+  if (command.target === 'all') return demos;
+  const demo = findDemo(command.target);
+  if (!demo) throw new UsageError(`no server named ${JSON.stringify(command.target)}; try srv-demo list`);
+  if (command.slow > 0 && !demo.slow) {
+    throw new UsageError(`--slow applies to ${names(demos.filter((d) => d.slow))}, not ${demo.name}`);
+  }
+  if (command.directory !== undefined && !demo.directory) {
+    throw new UsageError(
+      `--directory applies to ${names(demos.filter((d) => d.directory))}, not ${demo.name}`,
+    );
+  }
+  return [demo];
+}
+
+function resolveDirectory(directory: string | undefined): string {
+  if (directory === undefined) return sampleDirectory;
+  const absolute = resolve(directory);
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(absolute).isDirectory();
+  } catch {
+    isDirectory = false;
+  }
+  if (!isDirectory) throw new UsageError(`--directory ${JSON.stringify(directory)} is not a directory`);
+  return absolute;
+}
+
+/** `Serving HTTP on 0.0.0.0 port 6789 (http://0.0.0.0:6789/) ...`, Python's banner. */
+function banner(demo: Demo, address: SocketAddress): string {
+  const url = formatUrl(address, demo.protocol === 'HTTP' ? 'http' : 'tcp');
+  return `Serving ${demo.protocol} on ${address.host} port ${address.port} (${url}) ...`;
+}
+
+/** Where a browser or `nc` on this machine reaches a server. */
+function localUrl(demo: Demo, address: SocketAddress): string {
+  const host =
+    address.host === '0.0.0.0' ? 'localhost' : address.host === '::' ? '[::1]' : formatHost(address.host);
+  return demo.protocol === 'HTTP' ? `http://${host}:${address.port}/` : `tcp://${host}:${address.port}`;
+}
+
+function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+function list(): void {
+  const rows = [
+    ['NAME', 'PORT', 'IN ALL', 'SHOWS'],
+    ...demos.map((demo) => {
+      const where = demo.host === '' ? '' : `${formatHost(demo.host)}:`;
+      return [demo.name, `${where}${demo.port}`, `${where}${demo.allPort}`, demo.shows];
+    }),
+  ];
+  process.stdout.write(`${table(rows)}\n`);
+}
+
+async function run(command: RunCommand): Promise<number> {
+  const selected = selectDemos(command);
+  const directory = resolveDirectory(command.directory);
+  const all = command.target === 'all';
+  const started: Started[] = [];
+  const closeAll = () => Promise.allSettled(started.map(({ server }) => server.close()));
+
+  let stopping: Promise<unknown> | undefined;
+  const stop = (signal: NodeJS.Signals) => {
+    // A terminal's Ctrl-C reaches every process of the group, and `pnpm` forwards it once more: only
+    // the first signal counts.
+    if (stopping) return;
+    process.stderr.write(`\nsrv-demo: ${signal} received, finishing the requests in flight ...\n`);
+    stopping = closeAll();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  try {
+    for (const demo of selected) {
+      if (stopping) break;
+      const port = all ? demo.allPort : (command.port ?? demo.port);
+      const host = command.bind ?? demo.host;
+      try {
+        const server = await demo.create({ host, port, directory, slow: demo.slow ? command.slow : 0 });
+        started.push({ demo, port, server });
+      } catch (error) {
+        await closeAll();
+        if (isSrvError(error, 'SRV_ERR_INVALID_ADDRESS')) throw new UsageError(error.message);
+        throw error;
+      }
+    }
+
+    const outcomes = await Promise.allSettled(started.map(({ server }) => server.ready));
+    const failures = outcomes.flatMap((outcome, index) =>
+      outcome.status === 'rejected' ? [{ ...started[index]!, error: outcome.reason as unknown }] : [],
+    );
+    if (failures.length > 0) {
+      await closeAll();
+      for (const { demo, port, error } of failures) {
+        const why = isSrvError(error, 'SRV_ERR_ADDRESS_IN_USE')
+          ? `port ${port} in use`
+          : error instanceof Error
+            ? error.message
+            : String(error);
+        process.stderr.write(`srv-demo: ${demo.name}: ${why}\n`);
+      }
+      return 1;
+    }
+    if (stopping) {
+      // Stopped while starting: whatever was created after the signal is closed too.
+      await closeAll();
+      return 0;
+    }
+
+    const serving = started.map(({ server }) => server.serveForever());
+    for (const { demo, server } of started) process.stdout.write(`${banner(demo, server.address)}\n`);
+    if (all) {
+      const rows = [
+        ['SERVER', 'URL', 'SHOWS'],
+        ...started.map(({ demo, server }) => [demo.name, localUrl(demo, server.address), demo.shows]),
+      ];
+      process.stdout.write(`\n${table(rows)}\n\nPress Ctrl-C to stop.\n`);
+    }
+    await Promise.all(serving);
+    await stopping;
+    return 0;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  try {
+    const command = parseCommand(argv);
+    if (command.command === 'help') {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    if (command.command === 'list') {
+      list();
+      return 0;
+    }
+    return await run(command);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`srv-demo: ${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    process.stderr.write(
+      `srv-demo: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
+// Everything is closed; a handle someone forgot to release must not keep the command alive.
+setTimeout(() => process.exit(), 3000).unref();

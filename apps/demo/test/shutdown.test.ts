@@ -1,0 +1,44 @@
+import { describe, expect, test } from 'vitest';
+import { type DemoRun, type StartedDemo, startDemo } from './helpers.js';
+
+function requestPages(demo: StartedDemo, count: number): Promise<Array<{ status: number; body: string }>> {
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const response = await fetch(`${demo.origin}/`);
+      return { status: response.status, body: await response.text() };
+    }),
+  );
+}
+
+async function expectAllAnswered(
+  demo: DemoRun,
+  answers: Promise<Array<{ status: number; body: string }>>,
+): Promise<void> {
+  const exit = await demo.stop('SIGTERM');
+  for (const { status, body } of await answers) {
+    expect(status).toBe(200);
+    expect(body).toContain('<p>Home Page Like This and Nobody Care</p>\n  </body>\n</html>\n');
+  }
+  expect(exit).toEqual({ code: 0, signal: null });
+}
+
+describe('SIGTERM while slow requests are in flight: all answered in full, exit 0', () => {
+  test.each([
+    ['threading', /^Handling with thread /],
+    ['forking', /^Handling with forking /],
+  ])('%s', async (name, handling) => {
+    const demo = await startDemo(name, ['--slow', '1']);
+    const answers = requestPages(demo, 3);
+    // The handlers log before they block: all three requests are in flight.
+    await demo.lines(handling, 3);
+    await expectAllAnswered(demo, answers);
+  });
+
+  test('pages (serial): the running request and the one waiting behind it', async () => {
+    const demo = await startDemo('pages', ['--slow', '1']);
+    const answers = requestPages(demo, 2);
+    // The access line is written before the handler blocks: the first request is running.
+    await demo.stderrMatch(/"GET \/ HTTP\/1\.1" 200/);
+    await expectAllAnswered(demo, answers);
+  });
+});
