@@ -59,6 +59,9 @@ process.on('message', (message: ToWorker, handle: unknown) => {
     case 'datagram':
       runtime?.serveDatagram(message.id, message.data, message.local, message.remote);
       break;
+    case 'shutdown':
+      runtime?.shutdown();
+      break;
     case 'stop':
       void (runtime?.stop() ?? Promise.resolve()).finally(() => process.exit(0));
       break;

@@ -111,6 +111,10 @@ export class ForkingDispatcher extends PoolDispatcher<ChildSlot> {
     });
   }
 
+  protected post(slot: ChildSlot, message: ToWorker): void {
+    if (slot.child.connected) slot.child.send(message, () => {});
+  }
+
   protected send(slot: ChildSlot, job: PoolJob): void {
     const { request } = job;
     const fail = (error: Error | null) => {
@@ -145,7 +149,8 @@ export class ForkingDispatcher extends PoolDispatcher<ChildSlot> {
   protected async terminate(slot: ChildSlot): Promise<void> {
     const { child } = slot;
     if (child.exitCode === null && child.signalCode === null) {
-      if (child.connected) child.disconnect();
+      // An idle child exits on its own once the channel closes; a busy one may be blocked in its handler.
+      if (child.connected && slot.job === undefined) child.disconnect();
       else child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), this.#killTimeout);
       await slot.exit;

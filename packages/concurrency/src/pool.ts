@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { BaseServer, Dispatcher, Logger, ServerRequest, WorkerServerSpec } from '@srv/core';
 import { createError, deserializeError } from './errors.js';
-import type { FromWorker } from './protocol.js';
+import type { FromWorker, ToWorker } from './protocol.js';
 
 /** One request on its way through the pool. */
 export interface PoolJob {
@@ -80,6 +80,7 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
   readonly #spawning = new Set<Promise<unknown>>();
   #nextId = 0;
   #closing = false;
+  #shuttingDown = false;
   #closed: Promise<void> | undefined;
 
   constructor(limits: PoolLimits) {
@@ -89,6 +90,8 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
 
   /** Starts a worker; resolves once it has rebuilt the server and is ready for requests. */
   protected abstract spawn(): Promise<W>;
+  /** Posts a control message to a worker. */
+  protected abstract post(worker: W, message: ToWorker): void;
   /** Hands a job to a worker (which is marked busy already). */
   protected abstract send(worker: W, job: PoolJob): void;
   /** Stops a worker at once; resolves when it is gone. */
@@ -123,6 +126,10 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
   async start(server: BaseServer<unknown>): Promise<void> {
     this.server = server;
     this.spec = await server.describeForWorker();
+    server.once('shutdown', () => {
+      this.#shuttingDown = true;
+      for (const worker of this.#workers) this.#tellShutdown(worker);
+    });
     const started = await Promise.allSettled(Array.from({ length: this.limits.min }, () => this.#grow()));
     const failure = started.find((outcome) => outcome.status === 'rejected');
     if (failure) {
@@ -149,6 +156,7 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
         throw createError('SRV_ERR_DISPATCHER_CLOSED', `${this.name} dispatcher closed`);
       }
       this.emit('spawn', worker.name);
+      if (this.#shuttingDown) this.#tellShutdown(worker);
       this.#becomeIdle(worker);
       return worker;
     } finally {
@@ -231,6 +239,12 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
     }
   }
 
+  #tellShutdown(worker: W): void {
+    try {
+      this.post(worker, { t: 'shutdown' });
+    } catch {}
+  }
+
   #assign(worker: W, job: PoolJob): void {
     if (worker.idleTimer) clearTimeout(worker.idleTimer);
     worker.idleTimer = undefined;
@@ -308,12 +322,15 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
     if (job) {
       // Only this request is lost; the server logs it through handleError like any failed request.
       closeRequest(job.request);
-      job.finish(
-        createError(
-          'SRV_ERR_WORKER_EXITED',
-          `${this.name}: ${worker.name} ${detail} while serving this request`,
-        ),
-      );
+      // Stopped on purpose by close() (blockOnClose off): not an error worth a log line.
+      if (this.#closing) job.finish();
+      else
+        job.finish(
+          createError(
+            'SRV_ERR_WORKER_EXITED',
+            `${this.name}: ${worker.name} ${detail} while serving this request`,
+          ),
+        );
       job.workerDone();
     }
     if (this.#closing) return;

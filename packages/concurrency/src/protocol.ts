@@ -13,6 +13,7 @@ export type ToWorker =
       readonly local: SocketAddress;
       readonly remote: SocketAddress;
     }
+  | { readonly t: 'shutdown' }
   | { readonly t: 'stop' };
 
 /** What a worker tells its primary. */

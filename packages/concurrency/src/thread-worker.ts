@@ -27,6 +27,9 @@ try {
       case 'datagram':
         runtime.serveDatagram(message.id, message.data, message.local, message.remote);
         break;
+      case 'shutdown':
+        runtime.shutdown();
+        break;
       case 'stop':
         void runtime.stop().finally(() => port.close());
         break;

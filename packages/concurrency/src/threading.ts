@@ -110,6 +110,10 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
     });
   }
 
+  protected post(slot: ThreadSlot, message: ToWorker): void {
+    slot.worker.postMessage(message);
+  }
+
   protected send(slot: ThreadSlot, job: PoolJob): void {
     const { request } = job;
     if (request.kind === 'stream') {

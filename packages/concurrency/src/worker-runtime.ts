@@ -135,6 +135,14 @@ export class WorkerRuntime {
       .finally(() => this.#send({ t: 'done', id }));
   }
 
+  /**
+   * The primary is shutting down: so does the rebuilt server, which lets a subclass answer its own
+   * in-flight work (`HTTPServer` closes idle keep-alive connections, answers with `Connection: close`).
+   */
+  shutdown(): void {
+    void this.server.shutdown();
+  }
+
   /** Lets in-flight requests finish, then closes the server. */
   async stop(): Promise<void> {
     await this.#dispatcher.drain();

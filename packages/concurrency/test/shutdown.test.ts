@@ -1,0 +1,99 @@
+import { once } from 'node:events';
+import { TCPServer } from '@srv/core';
+import { readAll, startServer } from '@srv/core/testing';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { ForkingMixIn, forking, ThreadingMixIn, threading } from '../src/index.js';
+import { Blocking } from './fixtures/handlers.js';
+import { PoliteHandler, PoliteServer } from './fixtures/other-package/server.js';
+import { handlerModule, lineReader } from './helpers.js';
+
+const mixins = [
+  ['threading', ThreadingMixIn],
+  ['forking', ForkingMixIn],
+] as const;
+
+describe.each(mixins)('%s: shutdown and close', (_name, MixIn) => {
+  it('passes shutdown on to the server rebuilt in the worker, so it can end its own connections', async () => {
+    const Server = MixIn(PoliteServer);
+    const server = new Server(['127.0.0.1', 0], PoliteHandler, { graceMs: 20_000 });
+    const t = await startServer(server);
+    onTestFinished(() => t.close());
+    const client = await t.connect();
+    const lines = lineReader(client);
+    expect(await lines.next()).toBe('hello\n');
+    const started = Date.now();
+    const shutdown = server.shutdown();
+    expect(await lines.next()).toBe('bye\n');
+    client.end();
+    await shutdown;
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+describe('blockOnClose and daemonThreads', () => {
+  const cases = [
+    {
+      name: 'threading, blockOnClose: close() waits',
+      make: () => threading({ blockOnClose: true }),
+      waits: true,
+    },
+    {
+      name: 'threading, blockOnClose false: close() stops it',
+      make: () => threading({ blockOnClose: false }),
+      waits: false,
+    },
+    {
+      name: 'threading, daemonThreads: close() stops it',
+      make: () => threading({ daemonThreads: true }),
+      waits: false,
+    },
+    {
+      name: 'forking, blockOnClose: close() waits',
+      make: () => forking({ blockOnClose: true, minChildren: 1 }),
+      waits: true,
+    },
+    {
+      name: 'forking, blockOnClose false: close() stops it',
+      make: () => forking({ blockOnClose: false, minChildren: 1 }),
+      waits: false,
+    },
+  ];
+
+  it.each(cases)('$name', async ({ make, waits }) => {
+    const dispatcher = make();
+    const server = new TCPServer(['127.0.0.1', 0], Blocking, { dispatcher, handlerModule, graceMs: 100 });
+    const t = await startServer(server);
+    onTestFinished(() => t.close());
+    const socket = await t.connect();
+    const lines = lineReader(socket);
+    socket.write('2000\n');
+    expect(await lines.next()).toBe('started\n');
+    const started = Date.now();
+    await server.close();
+    const took = Date.now() - started;
+    expect(dispatcher.size).toBe(0);
+    // shutdown() itself takes graceMs plus up to 1 s for destroyed connections to settle.
+    if (waits) expect(took).toBeGreaterThanOrEqual(1800);
+    else expect(took).toBeLessThan(1700);
+  });
+});
+
+describe('idle threads', () => {
+  it('stop after idleTimeout, down to minThreads', async () => {
+    const dispatcher = threading({ minThreads: 1, idleTimeout: 1000 });
+    const server = new TCPServer(['127.0.0.1', 0], Blocking, { dispatcher, handlerModule });
+    const t = await startServer(server);
+    onTestFinished(() => t.close());
+    const replies = await Promise.all(
+      Array.from({ length: 3 }, async () => {
+        const socket = await t.connect();
+        socket.write('300\n');
+        return (await readAll(socket)).toString();
+      }),
+    );
+    for (const reply of replies) expect(reply).toMatch(/^started\n\{.*\}\n$/);
+    expect(dispatcher.size).toBe(3);
+    while (dispatcher.size > 1) await once(dispatcher, 'exit');
+    expect(dispatcher.size).toBe(1);
+  });
+});
