@@ -1,0 +1,40 @@
+import { anchor, defineGroup, srv } from '../registry.js';
+
+/** Keeps idle connections open through the memory measurement (servers that read it). */
+const keepAlive = { KEEPALIVE_MS: '120000' };
+
+/**
+ * Hello world over keep-alive connections, 50 at once: @srv/http's HTTPServer beside raw node:http (the
+ * ceiling), fastify, and Python's ThreadingHTTPServer (HTTP/1.1, no access log).
+ */
+export const httpHello = defineGroup({
+  id: 'http-hello',
+  title: 'HTTP hello world, keep-alive, c=50',
+  load: { kind: 'http', path: '/', connections: 50 },
+  metric: 'rps',
+  extra: ['p50Ms', 'p99Ms'],
+  entries: [
+    srv(
+      'srv-http',
+      '@srv/http HTTPServer',
+      async (ctx) => {
+        await ctx.requireExports('@srv/http', ['HTTPServer', 'BaseHTTPRequestHandler']);
+        return { server: ctx.node('srv-http-hello.mjs', keepAlive), note: 'quiet: no access log' };
+      },
+      { memory: true },
+    ),
+    anchor('node-http', 'raw node:http', (ctx) => ({ server: ctx.node('node-http-hello.mjs', keepAlive) }), {
+      memory: true,
+    }),
+    anchor('fastify', 'fastify', (ctx) => ({ server: ctx.node('fastify-hello.mjs') })),
+    anchor('python-http', 'Python ThreadingHTTPServer', async (ctx) => {
+      const python = await ctx.requireCommand('python3', 'Debian python3');
+      return { server: { command: python, args: [ctx.script('python-http-hello.py')] } };
+    }),
+  ],
+  ratios: [
+    { of: 'srv-http', to: 'node-http', goal: { min: 0.95 } },
+    { of: 'srv-http', to: 'python-http', goal: { min: 5 } },
+    { of: 'fastify', to: 'node-http' },
+  ],
+});

@@ -1,0 +1,121 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { groups } from './entries/index.js';
+import { benchDir } from './load.js';
+import { detectPinning, killAll } from './proc.js';
+import { type Report, renderMarkdown, renderSvg } from './report.js';
+import { runGroup } from './run.js';
+import { chooseHttpLoader, ensureDebianTools, machineFacts } from './tools.js';
+
+const usage = `usage: pnpm bench [--quick] [--only group,group] [--rounds N] [--seconds S] [--out DIR]
+  --quick      every entry briefly (a smoke test); results go to bench/results/tmp/quick
+  --only       run only these groups (${groups.map((group) => group.id).join(', ')})
+  --rounds     rounds per entry (default 3; 1 with --quick)
+  --seconds    seconds per measurement (default per group, 5)
+  --out        output directory (default bench/results)`;
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n${usage}\n`);
+  process.exit(2);
+}
+
+let parsed: ReturnType<typeof parse>;
+function parse() {
+  return parseArgs({
+    // pnpm passes a literal `--` before forwarded flags.
+    args: process.argv.slice(2).filter((arg) => arg !== '--'),
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      rounds: { type: 'string' },
+      seconds: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+}
+try {
+  parsed = parse();
+} catch (error) {
+  fail((error as Error).message);
+}
+const { values } = parsed;
+if (values.help) {
+  process.stdout.write(`${usage}\n`);
+  process.exit(0);
+}
+const quick = values.quick ?? false;
+const only = values.only?.split(',').map((id) => id.trim());
+const unknown = only?.filter((id) => !groups.some((group) => group.id === id)) ?? [];
+if (unknown.length > 0) fail(`unknown group: ${unknown.join(', ')}`);
+const rounds = values.rounds === undefined ? undefined : Number(values.rounds);
+const seconds = values.seconds === undefined ? undefined : Number(values.seconds);
+if (rounds !== undefined && !(Number.isInteger(rounds) && rounds >= 1))
+  fail('--rounds must be a whole number ≥ 1');
+if (seconds !== undefined && !(seconds > 0 && seconds <= 120)) fail('--seconds must be in (0, 120]');
+const outDir = path.resolve(values.out ?? path.join(benchDir, 'results', ...(quick ? ['tmp', 'quick'] : [])));
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const started = Date.now();
+const missing = ensureDebianTools({ wrk: 'wrk', nginx: 'nginx-light', python3: 'python3' }, log);
+if (missing.length > 0) log(`not available: ${missing.join(', ')} (their rows say so)`);
+const pinning = detectPinning();
+const http = chooseHttpLoader();
+const machine = machineFacts(http, pinning);
+log(
+  `srv bench (${quick ? 'quick' : 'full'}): ${machine.cpus} cpus, Node ${machine.node}, load ${machine.loader}, pinning ${machine.pinning}`,
+);
+
+const report: Report = {
+  date: new Date().toISOString(),
+  mode: quick ? 'quick' : 'full',
+  machine,
+  groups: [],
+};
+try {
+  for (const group of groups) {
+    if (only && !only.includes(group.id)) continue;
+    log(`\n${group.id}: ${group.title}`);
+    report.groups.push(
+      await runGroup(group, {
+        quick,
+        pinning,
+        http,
+        log,
+        ...(rounds === undefined ? {} : { rounds }),
+        ...(seconds === undefined ? {} : { seconds }),
+      }),
+    );
+  }
+} finally {
+  killAll();
+}
+
+await mkdir(path.join(outDir, 'svg'), { recursive: true });
+await writeFile(path.join(outDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+await writeFile(path.join(outDir, 'latest.md'), renderMarkdown(report));
+for (const group of report.groups)
+  await writeFile(path.join(outDir, 'svg', `${group.id}.svg`), renderSvg(group));
+
+const failed = report.groups.flatMap((group) =>
+  group.entries
+    .filter((entry) => entry.status === 'failed')
+    .map((entry) => `${group.id}/${entry.id}: ${entry.note}`),
+);
+const skipped = report.groups.flatMap((group) =>
+  group.entries
+    .filter((entry) => entry.status === 'skipped')
+    .map((entry) => `${group.id}/${entry.id}: ${entry.note}`),
+);
+log(
+  `\nwrote ${path.relative(process.cwd(), outDir) || '.'}/latest.{json,md} and svg/ in ${Math.round((Date.now() - started) / 1000)} s`,
+);
+if (skipped.length > 0) log(`skipped (${skipped.length}):\n  ${skipped.join('\n  ')}`);
+if (failed.length > 0) {
+  process.stderr.write(
+    `failed (${failed.length}) — these entries should run and gave no number:\n  ${failed.join('\n  ')}\n`,
+  );
+  process.exit(1);
+}

@@ -1,0 +1,292 @@
+import { type FigureName, type Figures, figureUnits, lowerIsBetter } from './registry.js';
+import type { GoalResult, RatioResult, Spread } from './stats.js';
+
+/** Memory of one server. */
+export interface MemoryResult {
+  idleBytes?: number;
+  loadedBytes?: number;
+  /** Connections asked for, and how many the server still held when RSS was read. */
+  connections: number;
+  held?: number;
+  /** Why a figure is missing or what limited it. */
+  note?: string;
+}
+
+/** One row of a group. */
+export interface EntryResult {
+  id: string;
+  label: string;
+  role: 'srv' | 'anchor';
+  status: 'ok' | 'skipped' | 'failed';
+  /** Skip reason, failure message, or a note from the entry. */
+  note?: string;
+  runs: Figures[];
+  summary: Partial<Record<FigureName, Spread>>;
+  memory?: MemoryResult;
+}
+
+/** One group's results. */
+export interface GroupResult {
+  id: string;
+  title: string;
+  metric: FigureName;
+  extra: FigureName[];
+  load: string;
+  seconds: number;
+  rounds: number;
+  entries: EntryResult[];
+  ratios: RatioResult[];
+  goals: GoalResult[];
+}
+
+/** What the run was measured on. */
+export interface MachineFacts {
+  cpus: number;
+  cpuModel: string;
+  memoryGB: number;
+  platform: string;
+  kernel: string;
+  node: string;
+  python?: string;
+  nginx?: string;
+  loader: string;
+  pinning: string;
+}
+
+/** A whole run. */
+export interface Report {
+  date: string;
+  mode: 'full' | 'quick';
+  machine: MachineFacts;
+  groups: GroupResult[];
+}
+
+/** A figure in its display unit (bytes/s shown as MB/s). */
+export function display(name: FigureName, value: number): number {
+  return name === 'bytesPerSec' ? value / 1024 ** 2 : value;
+}
+
+/** A number with sensible precision for tables. */
+export function formatNumber(value: number): string {
+  const abs = Math.abs(value);
+  if (abs >= 1000) return Math.round(value).toLocaleString('en-US');
+  if (abs >= 100) return value.toFixed(0);
+  if (abs >= 10) return value.toFixed(1);
+  if (abs >= 1) return value.toFixed(2);
+  return value.toFixed(3);
+}
+
+function formatSpread(name: FigureName, figure: Spread | undefined): string {
+  if (!figure) return '–';
+  const median = formatNumber(display(name, figure.median));
+  if (figure.n < 2) return median;
+  return `${median} (${formatNumber(display(name, figure.min))}–${formatNumber(display(name, figure.max))})`;
+}
+
+function escapeCell(text: string): string {
+  return text.replaceAll('|', '\\|').replaceAll('\n', ' ');
+}
+
+const figureTitles: Record<FigureName, string> = {
+  rps: 'rate',
+  p50Ms: 'p50',
+  p99Ms: 'p99',
+  bytesPerSec: 'throughput',
+  seconds: 'time',
+};
+
+function columnTitle(name: FigureName): string {
+  return `${figureTitles[name]} (${figureUnits[name]})`;
+}
+
+function mb(bytes: number | undefined): string {
+  return bytes === undefined ? '–' : (bytes / 1024 ** 2).toFixed(1);
+}
+
+/** A ratio formatted as `0.97×`, with its goal and a check mark when a goal exists. */
+export function formatRatio(result: RatioResult): string {
+  if (result.value === undefined) return `– (${result.missing ?? 'no figure'})`;
+  const goal = result.goal
+    ? ` · goal ${result.goal.min !== undefined ? `≥ ${result.goal.min}×` : ''}${result.goal.max !== undefined ? `≤ ${result.goal.max}×` : ''} ${result.met ? '✅' : '❌'}`
+    : '';
+  return `${result.value.toFixed(2)}×${goal}`;
+}
+
+function labelOf(group: GroupResult, id: string): string {
+  return group.entries.find((entry) => entry.id === id)?.label ?? id;
+}
+
+/** The Markdown report: machine facts, then per group a table of figures, ratios, goals and memory. */
+export function renderMarkdown(report: Report, svgDir = 'svg'): string {
+  const m = report.machine;
+  const lines: string[] = [
+    `# srv benchmarks (${report.mode} run)`,
+    '',
+    `- date: ${report.date}`,
+    `- machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGB} GB, ${m.platform} ${m.kernel}`,
+    `- Node ${m.node}${m.python ? ` · ${m.python}` : ''}${m.nginx ? ` · ${m.nginx}` : ''}`,
+    `- load: ${m.loader} · pinning: ${m.pinning}`,
+    '- each figure: median of the rounds (min–max); entries of a group measured in alternation; ratios from the medians of this run',
+    '',
+  ];
+  const headline = report.groups.flatMap((group) =>
+    group.ratios.map((result) => ({ group, result })).filter(({ result }) => result.goal),
+  );
+  if (headline.length > 0) {
+    lines.push('## Headline ratios', '', '| group | ratio | value |', '|---|---|---|');
+    for (const { group, result } of headline) {
+      lines.push(
+        `| ${group.id} | ${escapeCell(`${labelOf(group, result.of)} / ${labelOf(group, result.to)}`)} (${figureTitles[result.figure]}) | ${formatRatio(result)} |`,
+      );
+    }
+    lines.push('');
+  }
+  for (const group of report.groups) {
+    const figures = [group.metric, ...group.extra];
+    lines.push(
+      `## ${group.title}`,
+      '',
+      `\`${group.id}\` · ${group.load} · ${group.rounds} round(s) of ${group.seconds} s`,
+      '',
+      `![${group.id}](${svgDir}/${group.id}.svg)`,
+      '',
+      `| entry | role | ${figures.map(columnTitle).join(' | ')} | errors | note |`,
+      `|---|---|${figures.map(() => '---:|').join('')}---:|---|`,
+    );
+    for (const entry of group.entries) {
+      const errors = entry.runs.reduce((sum, run) => sum + (run.errors ?? 0), 0);
+      const cells = figures.map((name) => formatSpread(name, entry.summary[name]));
+      const note = entry.status === 'ok' ? (entry.note ?? '') : `**${entry.status}**: ${entry.note ?? ''}`;
+      lines.push(
+        `| ${escapeCell(entry.label)} | ${entry.role} | ${cells.join(' | ')} | ${entry.status === 'ok' ? errors : '–'} | ${escapeCell(note)} |`,
+      );
+    }
+    lines.push('');
+    if (group.ratios.length > 0) {
+      lines.push('| ratio | value |', '|---|---|');
+      for (const result of group.ratios) {
+        lines.push(
+          `| ${escapeCell(`${labelOf(group, result.of)} / ${labelOf(group, result.to)}`)} | ${escapeCell(formatRatio(result))} |`,
+        );
+      }
+      lines.push('');
+    }
+    for (const result of group.goals) {
+      const value =
+        result.value === undefined
+          ? '– (no figure)'
+          : `${formatNumber(display(result.figure, result.value))} ${figureUnits[result.figure]} ${result.met ? '✅' : '❌'}`;
+      const bound = `${result.min !== undefined ? `≥ ${result.min}` : ''}${result.max !== undefined ? `≤ ${result.max}` : ''}`;
+      lines.push(`- goal: ${labelOf(group, result.entry)} ${bound} ${figureUnits[result.figure]}: ${value}`);
+    }
+    if (group.goals.length > 0) lines.push('');
+    const withMemory = group.entries.filter((entry) => entry.memory);
+    if (withMemory.length > 0) {
+      lines.push(
+        '| memory | idle RSS (MB) | RSS with connections (MB) | added (MB) | connections held | note |',
+        '|---|---:|---:|---:|---:|---|',
+      );
+      for (const entry of withMemory) {
+        const memory = entry.memory!;
+        const added =
+          memory.idleBytes !== undefined && memory.loadedBytes !== undefined
+            ? mb(memory.loadedBytes - memory.idleBytes)
+            : '–';
+        lines.push(
+          `| ${escapeCell(entry.label)} | ${mb(memory.idleBytes)} | ${mb(memory.loadedBytes)} | ${added} | ${memory.held ?? '–'} / ${memory.connections} | ${escapeCell(memory.note ?? '')} |`,
+        );
+      }
+      lines.push('');
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function escapeXml(text: string): string {
+  return text
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;');
+}
+
+/**
+ * A horizontal bar chart of the group's metric: one bar per entry (srv rows coloured), a whisker from
+ * min to max, the median printed at the bar's end; skipped or failed rows are listed with their status.
+ */
+export function renderSvg(group: GroupResult): string {
+  const width = 760;
+  const labelWidth = 230;
+  const valueWidth = 120;
+  const rowHeight = 28;
+  const top = 44;
+  const plotWidth = width - labelWidth - valueWidth - 20;
+  const metric = group.metric;
+  const max = Math.max(0, ...group.entries.map((entry) => display(metric, entry.summary[metric]?.max ?? 0)));
+  const scale = (value: number) => (max > 0 ? (display(metric, value) / max) * plotWidth : 0);
+  const height = top + group.entries.length * rowHeight + 30;
+  const better = lowerIsBetter.has(metric) ? 'lower is better' : 'higher is better';
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="13">`,
+    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
+    `<text x="10" y="20" font-size="15" font-weight="bold">${escapeXml(group.title)}</text>`,
+    `<text x="10" y="36" fill="#555">${escapeXml(`${figureTitles[metric]} in ${figureUnits[metric]}, ${better}; median of ${group.rounds}, whisker min–max`)}</text>`,
+  ];
+  group.entries.forEach((entry, index) => {
+    const y = top + index * rowHeight;
+    const figure = entry.summary[metric];
+    parts.push(
+      `<text x="${labelWidth - 8}" y="${y + 18}" text-anchor="end">${escapeXml(entry.label)}</text>`,
+    );
+    if (entry.status !== 'ok' || !figure) {
+      parts.push(
+        `<text x="${labelWidth + 4}" y="${y + 18}" fill="#888">${escapeXml(entry.status === 'ok' ? 'no figure' : entry.status)}</text>`,
+      );
+      return;
+    }
+    const colour = entry.role === 'srv' ? '#2f7ed8' : '#9aa5b1';
+    const barWidth = Math.max(1, scale(figure.median));
+    parts.push(
+      `<rect x="${labelWidth}" y="${y + 5}" width="${barWidth.toFixed(1)}" height="${rowHeight - 10}" fill="${colour}"/>`,
+    );
+    if (figure.n > 1) {
+      const x1 = labelWidth + scale(figure.min);
+      const x2 = labelWidth + scale(figure.max);
+      const mid = y + rowHeight / 2;
+      parts.push(
+        `<line x1="${x1.toFixed(1)}" y1="${mid}" x2="${x2.toFixed(1)}" y2="${mid}" stroke="#222" stroke-width="1.5"/>`,
+      );
+    }
+    parts.push(
+      `<text x="${(labelWidth + Math.max(barWidth, scale(figure.max)) + 6).toFixed(1)}" y="${y + 18}">${escapeXml(formatNumber(display(metric, figure.median)))}</text>`,
+    );
+  });
+  parts.push(
+    `<text x="10" y="${height - 10}" fill="#555">${escapeXml('blue: srv · grey: anchors')}</text>`,
+    '</svg>',
+  );
+  return `${parts.join('\n')}\n`;
+}
+
+/** A one-line description of a load, for tables. */
+export function describeLoad(load: {
+  kind: string;
+  connections?: number;
+  path?: string;
+  count?: number;
+  concurrency?: number;
+  size?: number;
+}): string {
+  switch (load.kind) {
+    case 'http':
+      return `HTTP GET ${load.path} keep-alive, c=${load.connections}`;
+    case 'tcp-oneshot':
+      return `one request per TCP connection, c=${load.connections}`;
+    case 'tcp-echo':
+      return `${load.size} B echo on persistent connections, c=${load.connections}`;
+    case 'tcp-burst':
+      return `${load.count} connections at once`;
+    default:
+      return `spawn, c=${load.concurrency}`;
+  }
+}

@@ -1,0 +1,93 @@
+import type { FigureName, Figures, GoalDef, RatioDef } from './registry.js';
+
+/** Median, min and max of one figure over the runs. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+}
+
+/** Median (mean of the middle two for an even count), min and max; undefined for no values. */
+export function spread(values: readonly number[]): Spread | undefined {
+  const finite = values.filter((value) => Number.isFinite(value));
+  if (finite.length === 0) return undefined;
+  const sorted = [...finite].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]!, n: sorted.length };
+}
+
+const figureNames: FigureName[] = ['rps', 'p50Ms', 'p99Ms', 'bytesPerSec', 'seconds'];
+
+/** Spreads of every figure present in the runs. */
+export function summarize(runs: readonly Figures[]): Partial<Record<FigureName, Spread>> {
+  const out: Partial<Record<FigureName, Spread>> = {};
+  for (const name of figureNames) {
+    const values = runs.map((run) => run[name]).filter((value): value is number => value !== undefined);
+    const result = spread(values);
+    if (result) out[name] = result;
+  }
+  return out;
+}
+
+/** A ratio as computed in a run. */
+export interface RatioResult {
+  of: string;
+  to: string;
+  figure: FigureName;
+  value?: number;
+  goal?: { min?: number; max?: number };
+  /** Whether the goal is met (absent without a goal or a value). */
+  met?: boolean;
+  /** Why there is no value. */
+  missing?: string;
+}
+
+function meets(value: number, goal: { min?: number; max?: number } | undefined): boolean | undefined {
+  if (!goal) return undefined;
+  if (goal.min !== undefined && value < goal.min) return false;
+  if (goal.max !== undefined && value > goal.max) return false;
+  return true;
+}
+
+/** `of / to` on the medians of `figure`; a missing side gives `missing` instead of a value. */
+export function ratio(
+  def: RatioDef,
+  figure: FigureName,
+  medians: ReadonlyMap<string, number | undefined>,
+): RatioResult {
+  const base: RatioResult = { of: def.of, to: def.to, figure };
+  if (def.goal) base.goal = def.goal;
+  const of = medians.get(def.of);
+  const to = medians.get(def.to);
+  if (of === undefined || to === undefined || to === 0) {
+    const absent = [of === undefined ? def.of : undefined, to === undefined || to === 0 ? def.to : undefined]
+      .filter(Boolean)
+      .join(', ');
+    return { ...base, missing: `no figure for ${absent}` };
+  }
+  const value = of / to;
+  const met = meets(value, def.goal);
+  return met === undefined ? { ...base, value } : { ...base, value, met };
+}
+
+/** An absolute goal's outcome. */
+export interface GoalResult extends GoalDef {
+  figure: FigureName;
+  value?: number;
+  met?: boolean;
+}
+
+/** Checks an absolute goal against a median. */
+export function goal(def: GoalDef, figure: FigureName, median: number | undefined): GoalResult {
+  if (median === undefined) return { ...def, figure };
+  return { ...def, figure, value: median, met: meets(median, def) ?? true };
+}
+
+/** Rotates `items` by `round` (round 0: as given): the order of alternation. */
+export function alternate<T>(items: readonly T[], round: number): T[] {
+  if (items.length === 0) return [];
+  const shift = round % items.length;
+  return [...items.slice(shift), ...items.slice(0, shift)];
+}
