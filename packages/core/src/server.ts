@@ -530,7 +530,8 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
     const options: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(this.options)) {
       if (localOnlyOptions.has(key) || typeof value === 'function' || value === undefined) continue;
-      options[key] = value;
+      // Node >= 22 refuses to clone URL objects (DataCloneError); `handlerModule` is often one.
+      options[key] = value instanceof URL ? value.href : value;
     }
     return {
       server: serverClass,
