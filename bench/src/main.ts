@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { groups } from './entries/index.js';
 import { benchDir } from './load.js';
-import { detectPinning, killAll } from './proc.js';
+import { detectPinning, killAll, stopAllOnSignals } from './proc.js';
 import { type Report, renderMarkdown, renderSvg } from './report.js';
 import { runGroup } from './run.js';
 import { chooseHttpLoader, ensureDebianTools, machineFacts } from './tools.js';
@@ -57,6 +57,7 @@ if (rounds !== undefined && !(Number.isInteger(rounds) && rounds >= 1))
 if (seconds !== undefined && !(seconds > 0 && seconds <= 120)) fail('--seconds must be in (0, 120]');
 const outDir = path.resolve(values.out ?? path.join(benchDir, 'results', ...(quick ? ['tmp', 'quick'] : [])));
 
+stopAllOnSignals();
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const started = Date.now();
 const missing = ensureDebianTools({ wrk: 'wrk', nginx: 'nginx-light', python3: 'python3' }, log);

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 
@@ -50,10 +50,20 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-/** Kills every process group the harness started (synchronously: safe in `exit` handlers). */
+const temps = new Set<string>();
+
+/** Registers a temp directory to remove if the run is interrupted (runs remove their own otherwise). */
+export function trackTemp(dir: string): () => void {
+  temps.add(dir);
+  return () => temps.delete(dir);
+}
+
+/** Kills every process group the harness started and removes tracked temp dirs (synchronously). */
 export function killAll(): void {
   for (const child of live) killGroup(child, 'SIGKILL');
   live.clear();
+  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+  temps.clear();
 }
 
 let hooked = false;
@@ -61,6 +71,10 @@ function hookExit(): void {
   if (hooked) return;
   hooked = true;
   process.on('exit', killAll);
+}
+
+/** For the CLI: Ctrl-C (and SIGTERM, SIGHUP) stop every process the harness started, then exit 130. */
+export function stopAllOnSignals(): void {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
       killAll();
@@ -164,6 +178,29 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Whether something listens on `port`, read from `/proc/net/tcp{,6}` without connecting (a probe
+ * connection would be a request to the server under test); undefined where `/proc` is missing.
+ */
+export function isListening(port: number): boolean | undefined {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  let seen = false;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let table: string;
+    try {
+      table = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    seen = true;
+    for (const line of table.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[3] === '0A' && fields[1]?.endsWith(`:${hex}`)) return true;
+    }
+  }
+  return seen ? false : undefined;
+}
+
 function tryConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ port, host: '127.0.0.1' });
@@ -175,7 +212,7 @@ function tryConnect(port: number): Promise<boolean> {
   });
 }
 
-/** Waits until 127.0.0.1:port accepts, the process exits (rejects with its output), or `timeoutMs`. */
+/** Waits until 127.0.0.1:port listens (accepts, where /proc is missing), the process exits (rejects with its output), or `timeoutMs`. */
 export async function waitForPort(proc: Proc, port: number, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exited: string | undefined;
@@ -184,7 +221,8 @@ export async function waitForPort(proc: Proc, port: number, timeoutMs = 15_000):
   });
   while (Date.now() < deadline) {
     if (exited !== undefined) throw new Error(`server exited (${exited}) before listening:\n${proc.tail()}`);
-    if (await tryConnect(port)) return;
+    const listening = isListening(port);
+    if (listening === true || (listening === undefined && (await tryConnect(port)))) return;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error(`server did not accept on 127.0.0.1:${port} within ${timeoutMs} ms:\n${proc.tail()}`);

@@ -10,6 +10,7 @@ import {
   type Pinning,
   type Proc,
   startProcess,
+  trackTemp,
   treeRss,
   waitForPort,
   which,
@@ -230,12 +231,14 @@ export async function runGroup(group: GroupDef, options: RunOptions): Promise<Gr
   const seconds = options.seconds ?? (options.quick ? (isHttp ? 1 : 0.5) : (group.seconds ?? 5));
   const dir = await mkdtemp(path.join(os.tmpdir(), `srv-bench-${group.id}-`));
   await chmod(dir, 0o755);
+  const untrack = [trackTemp(dir)];
   const prepared: Prepared[] = [];
   try {
     await group.prepare?.({ quick: options.quick, dir });
     for (const def of group.entries) {
       const tmp = await mkdtemp(path.join(os.tmpdir(), `srv-bench-${def.id}-`));
       await chmod(tmp, 0o755);
+      untrack.push(trackTemp(tmp));
       const port = await freePort();
       const result: EntryResult = {
         id: def.id,
@@ -333,6 +336,7 @@ export async function runGroup(group: GroupDef, options: RunOptions): Promise<Gr
     await Promise.all(prepared.map((item) => item.proc?.stop()));
     await Promise.all(prepared.map((item) => rm(item.tmp, { recursive: true, force: true })));
     await rm(dir, { recursive: true, force: true });
+    for (const done of untrack) done();
   }
 
   const medians = new Map<string, number | undefined>(

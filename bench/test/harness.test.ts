@@ -1,0 +1,228 @@
+import { describe, expect, it } from 'vitest';
+import { parseAutocannon, parseWrk } from '../src/load.js';
+import { detectPinning, isListening } from '../src/proc.js';
+import { anchor, defineGroup } from '../src/registry.js';
+import { formatRatio, type GroupResult, type Report, renderMarkdown, renderSvg } from '../src/report.js';
+import { runGroup } from '../src/run.js';
+import { alternate, goal, ratio, spread, summarize } from '../src/stats.js';
+import { chooseHttpLoader } from '../src/tools.js';
+
+describe('stats', () => {
+  it('takes the median, min and max', () => {
+    expect(spread([3, 1, 2])).toEqual({ median: 2, min: 1, max: 3, n: 3 });
+    expect(spread([4, 1, 3, 2])).toEqual({ median: 2.5, min: 1, max: 4, n: 4 });
+    expect(spread([Number.NaN, 5])).toEqual({ median: 5, min: 5, max: 5, n: 1 });
+    expect(spread([])).toBeUndefined();
+  });
+
+  it('summarizes only the figures present', () => {
+    const summary = summarize([{ rps: 10, errors: 1 }, { rps: 30 }, { rps: 20, p99Ms: 4 }]);
+    expect(summary).toEqual({
+      rps: { median: 20, min: 10, max: 30, n: 3 },
+      p99Ms: { median: 4, min: 4, max: 4, n: 1 },
+    });
+  });
+
+  it('computes ratios of medians against goals', () => {
+    const medians = new Map<string, number | undefined>([
+      ['srv', 95],
+      ['node', 100],
+      ['gone', undefined],
+    ]);
+    expect(ratio({ of: 'srv', to: 'node', goal: { min: 0.95 } }, 'rps', medians)).toMatchObject({
+      value: 0.95,
+      met: true,
+    });
+    expect(ratio({ of: 'srv', to: 'node', goal: { min: 0.96 } }, 'rps', medians).met).toBe(false);
+    expect(ratio({ of: 'node', to: 'srv', goal: { max: 1 } }, 'p50Ms', medians).met).toBe(false);
+    expect(ratio({ of: 'srv', to: 'node' }, 'rps', medians)).not.toHaveProperty('met');
+    expect(ratio({ of: 'srv', to: 'gone' }, 'rps', medians)).toMatchObject({ missing: 'no figure for gone' });
+    expect(goal({ entry: 'srv', max: 1.3 }, 'seconds', 1.2).met).toBe(true);
+    expect(goal({ entry: 'srv', max: 1.3 }, 'seconds', 1.4).met).toBe(false);
+    expect(goal({ entry: 'srv', max: 1.3 }, 'seconds', undefined)).not.toHaveProperty('met');
+  });
+
+  it('alternates the order round by round', () => {
+    expect([0, 1, 2, 3].map((round) => alternate(['a', 'b', 'c'], round).join(''))).toEqual([
+      'abc',
+      'bca',
+      'cab',
+      'abc',
+    ]);
+  });
+});
+
+describe('load reports', () => {
+  it('reads wrk --latency output', () => {
+    const output = `Running 5s test @ http://127.0.0.1:8080/
+  1 threads and 50 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     2.10ms  300.00us  12.00ms   90.00%
+    Req/Sec    24.00k     1.00k   25.00k    80.00%
+  Latency Distribution
+     50%  750.00us
+     75%    2.20ms
+     90%    2.50ms
+     99%    1.20s
+  120000 requests in 5.00s, 10.00MB read
+  Socket errors: connect 1, read 7, write 2, timeout 3
+  Non-2xx or 3xx responses: 4
+Requests/sec:  24000.00
+Transfer/sec:      2.00MB
+`;
+    expect(parseWrk(output)).toEqual({
+      rps: 24000,
+      p50Ms: 0.75,
+      p99Ms: 1200,
+      bytesPerSec: 2 * 1024 * 1024,
+      errors: 10,
+    });
+    expect(parseWrk('unable to connect to 127.0.0.1:1 Connection refused\n').rps).toBeUndefined();
+  });
+
+  it('reads autocannon --json output', () => {
+    const json = JSON.stringify({
+      requests: { average: 5000 },
+      latency: { p50: 1, p99: 9 },
+      throughput: { average: 1000 },
+      errors: 1,
+      timeouts: 2,
+      non2xx: 3,
+    });
+    expect(parseAutocannon(`noise\n${json}\n`)).toEqual({
+      rps: 5000,
+      p50Ms: 1,
+      p99Ms: 9,
+      bytesPerSec: 1000,
+      errors: 6,
+    });
+  });
+});
+
+const sample: GroupResult = {
+  id: 'demo',
+  title: 'demo <group>',
+  metric: 'rps',
+  extra: ['p99Ms'],
+  load: 'HTTP GET / keep-alive, c=50',
+  seconds: 5,
+  rounds: 3,
+  entries: [
+    {
+      id: 'srv',
+      label: 'srv <fast>',
+      role: 'srv',
+      status: 'ok',
+      runs: [{ rps: 90 }, { rps: 100 }, { rps: 110 }],
+      summary: { rps: { median: 100, min: 90, max: 110, n: 3 }, p99Ms: { median: 2, min: 1, max: 3, n: 3 } },
+      memory: { connections: 10_000, held: 10_000, idleBytes: 40 * 1024 ** 2, loadedBytes: 100 * 1024 ** 2 },
+    },
+    {
+      id: 'node',
+      label: 'node | raw',
+      role: 'anchor',
+      status: 'ok',
+      runs: [{ rps: 200 }],
+      summary: { rps: { median: 200, min: 200, max: 200, n: 1 } },
+    },
+    { id: 'later', label: 'later', role: 'srv', status: 'skipped', note: 'not built', runs: [], summary: {} },
+  ],
+  ratios: [{ of: 'srv', to: 'node', figure: 'rps', value: 0.5, goal: { min: 0.95 }, met: false }],
+  goals: [],
+};
+
+describe('report', () => {
+  it('formats ratios with their goal', () => {
+    expect(formatRatio(sample.ratios[0]!)).toBe('0.50× · goal ≥ 0.95× ❌');
+    expect(formatRatio({ of: 'a', to: 'b', figure: 'rps', missing: 'no figure for b' })).toBe(
+      '– (no figure for b)',
+    );
+  });
+
+  it('renders a Markdown table with figures, ratios, memory and notes', () => {
+    const report: Report = {
+      date: '2026-11-24T21:00:00.000Z',
+      mode: 'full',
+      machine: {
+        cpus: 2,
+        cpuModel: 'Test CPU',
+        memoryGB: 4,
+        platform: 'linux-x64',
+        kernel: '6.1',
+        node: 'v20.20.2',
+        loader: 'wrk',
+        pinning: 'none',
+      },
+      groups: [sample],
+    };
+    const markdown = renderMarkdown(report);
+    expect(markdown).toContain('- machine: 2 × Test CPU, 4 GB, linux-x64 6.1');
+    expect(markdown).toContain('| srv <fast> | srv | 100 (90.0–110) | 2.00 (1.00–3.00) | 0 |  |');
+    expect(markdown).toContain('| node \\| raw | anchor | 200 | – | 0 |  |');
+    expect(markdown).toContain('| later | srv | – | – | – | **skipped**: not built |');
+    expect(markdown).toContain('| srv <fast> / node \\| raw | 0.50× · goal ≥ 0.95× ❌ |');
+    expect(markdown).toContain('| srv <fast> | 40.0 | 100.0 | 60.0 | 10000 / 10000 |  |');
+    expect(markdown).toContain('![demo](svg/demo.svg)');
+  });
+
+  it('draws an SVG bar per measured entry, scaled to the largest, with escaped labels', () => {
+    const svg = renderSvg(sample);
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+    expect(svg).toContain('demo &lt;group&gt;');
+    expect(svg).toContain('srv &lt;fast&gt;');
+    expect(svg).not.toContain('<fast>');
+    const bars = [...svg.matchAll(/<rect x="230" y="\d+" width="([\d.]+)"/g)].map((match) =>
+      Number(match[1]),
+    );
+    expect(bars).toHaveLength(2);
+    // The node bar reaches the full plot width (the largest max); srv's median is half of it.
+    expect(bars[1]).toBeCloseTo(390, 0);
+    expect(bars[0]).toBeCloseTo(195, 0);
+    expect(svg).toContain('>skipped</text>');
+  });
+});
+
+describe('a real group, end to end', () => {
+  it('measures raw node:http with the real load generator, skips a missing package, stops its server', async () => {
+    const ports: number[] = [];
+    const group = defineGroup({
+      id: 'e2e',
+      title: 'e2e',
+      load: { kind: 'http', path: '/', connections: 4 },
+      metric: 'rps',
+      entries: [
+        anchor(
+          'node-http',
+          'raw node:http',
+          (ctx) => {
+            ports.push(ctx.port);
+            return { server: ctx.node('node-http-hello.mjs', { KEEPALIVE_MS: '60000' }) };
+          },
+          { memory: true },
+        ),
+        anchor('missing', 'missing package', async (ctx) => {
+          await ctx.requireExports('@srv/does-not-exist', ['Nothing']);
+          return {};
+        }),
+      ],
+      ratios: [{ of: 'node-http', to: 'missing' }],
+    });
+    const result = await runGroup(group, {
+      quick: true,
+      pinning: detectPinning(),
+      http: chooseHttpLoader(),
+      seconds: 1,
+    });
+    const [node, missing] = result.entries;
+    expect(node?.status).toBe('ok');
+    expect(node?.summary.rps?.median).toBeGreaterThan(0);
+    expect(node?.memory?.idleBytes).toBeGreaterThan(0);
+    expect(node?.memory?.held).toBe(1000);
+    expect(node?.memory?.loadedBytes).toBeGreaterThan(node?.memory?.idleBytes ?? 0);
+    expect(missing).toMatchObject({ status: 'skipped' });
+    expect(missing?.note).toContain('@srv/does-not-exist');
+    expect(result.ratios[0]).toMatchObject({ missing: 'no figure for missing' });
+    expect(isListening(ports[0]!)).toBe(false);
+  }, 60_000);
+});
