@@ -4,9 +4,14 @@ import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
 import { createSecureContext } from 'node:tls';
 import { type TlsOptions, wrapTls } from '@srv/core';
-import { serializeError } from './errors.js';
-import { type WorkerIdentity, workerMarker } from './names.js';
-import { childNameVariable, type FromWorker, type ToWorker } from './protocol.js';
+import {
+  childNameVariable,
+  type FromWorker,
+  serializeError,
+  type ToWorker,
+  type WorkerIdentity,
+  workerMarker,
+} from './protocol.js';
 import { WorkerRuntime } from './worker-runtime.js';
 
 const name = process.env[childNameVariable] ?? `Process-${process.pid}`;

@@ -4,6 +4,7 @@
  * `SRV_ERR_QUEUE_FULL`, like the serial dispatcher does.
  */
 import { SrvError, type SrvErrorOptions } from '@srv/core';
+import type { SerializedError } from './protocol.js';
 
 /** The stable codes of @srv/concurrency's errors. */
 export const concurrencyErrorCodes = [
@@ -22,28 +23,6 @@ export function createError(
   options: SrvErrorOptions = {},
 ): SrvError {
   return new SrvError(code, message, options);
-}
-
-/** What crosses a thread or process boundary of an error (custom fields like `code` survive). */
-export interface SerializedError {
-  readonly name: string;
-  readonly message: string;
-  readonly stack: string | undefined;
-  readonly code: string | undefined;
-}
-
-/** Flattens an error so it survives structured cloning and JSON. */
-export function serializeError(error: unknown): SerializedError {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return {
-      name: error.name,
-      message: error.message,
-      stack: error.stack,
-      code: typeof code === 'string' ? code : undefined,
-    };
-  }
-  return { name: 'Error', message: String(error), stack: undefined, code: undefined };
 }
 
 /** Rebuilds an error sent by {@link serializeError}: an `SrvError` when it had an srv code. */

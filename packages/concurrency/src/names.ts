@@ -1,16 +1,5 @@
 import { isMainThread, threadId } from 'node:worker_threads';
-
-/**
- * Set on `globalThis` by the worker entries before anything else is imported, so every copy of this
- * package in a worker (the entry bundles its own) agrees on what it is.
- */
-export const workerMarker = Symbol.for('srv.concurrency.worker');
-
-/** What a worker entry records about itself. */
-export interface WorkerIdentity {
-  readonly kind: 'thread' | 'process';
-  readonly name: string;
-}
+import { type WorkerIdentity, workerMarker } from './protocol.js';
 
 function identity(): WorkerIdentity | undefined {
   return (globalThis as Record<symbol, WorkerIdentity | undefined>)[workerMarker];

@@ -1,6 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ConnectionInfo, SocketAddress, WorkerServerSpec } from '@srv/core';
-import type { SerializedError } from './errors.js';
 
 /** What a primary tells a worker (thread or child process). */
 export type ToWorker =
@@ -39,3 +38,37 @@ export interface ThreadWorkerData {
 
 /** Environment variable naming a forking child (read by the child entry). */
 export const childNameVariable = 'SRV_CONCURRENCY_CHILD';
+
+/** What crosses a thread or process boundary of an error (custom fields like `code` survive). */
+export interface SerializedError {
+  readonly name: string;
+  readonly message: string;
+  readonly stack: string | undefined;
+  readonly code: string | undefined;
+}
+
+/** Flattens an error so it survives structured cloning and JSON. */
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      name: error.name,
+      message: error.message,
+      stack: error.stack,
+      code: typeof code === 'string' ? code : undefined,
+    };
+  }
+  return { name: 'Error', message: String(error), stack: undefined, code: undefined };
+}
+
+/**
+ * Set on `globalThis` by the worker entries before anything else is imported, so every copy of this
+ * package in a worker (the entry bundles its own) agrees on what it is.
+ */
+export const workerMarker = Symbol.for('srv.concurrency.worker');
+
+/** What a worker entry records about itself. */
+export interface WorkerIdentity {
+  readonly kind: 'thread' | 'process';
+  readonly name: string;
+}

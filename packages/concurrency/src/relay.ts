@@ -5,9 +5,8 @@
  * when it has room (the socket drained, or the reader asked for more), so a slow peer on either side
  * holds at most a window in flight instead of growing a buffer without bound.
  */
-import { Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import type { MessagePort } from 'node:worker_threads';
-import type { ConnectionInfo } from '@srv/core';
 
 /** Default bytes in flight per direction before the sender waits. */
 export const defaultRelayWindow = 256 * 1024;
@@ -21,14 +20,16 @@ export type RelayMessage =
   | { readonly t: 'noDelay'; readonly v: boolean }
   | { readonly t: 'keepAlive'; readonly v: boolean; readonly d: number };
 
+/** Posts bytes as a transferred copy. */
 // A Buffer is often a view of a larger pooled ArrayBuffer, and cloning a view clones its whole buffer:
 // copy just the bytes and transfer them.
-function post(port: MessagePort, chunk: Uint8Array): void {
+export function post(port: MessagePort, chunk: Uint8Array): void {
   const copy = new Uint8Array(chunk);
   port.postMessage({ t: 'data', b: copy } satisfies RelayMessage, [copy.buffer]);
 }
 
-function toBuffer(bytes: Uint8Array): Buffer {
+/** A view of received bytes as a Buffer, without copying. */
+export function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
@@ -125,183 +126,4 @@ export function relaySocket(socket: Duplex, port: MessagePort, window = defaultR
     if (socket.destroyed) done();
     else socket.once('close', done);
   });
-}
-
-/**
- * Worker end of a relayed connection: a `Duplex` that looks enough like a `net.Socket` for handlers
- * and for `node:http` (`emit('connection', socket)`): address fields, `encrypted` for TLS, a real idle
- * `setTimeout`, `setNoDelay`/`setKeepAlive` forwarded to the real socket, `destroySoon`.
- */
-export class RelayedSocket extends Duplex {
-  readonly remoteAddress: string | undefined;
-  readonly remotePort: number | undefined;
-  readonly remoteFamily: string | undefined;
-  readonly localAddress: string | undefined;
-  readonly localPort: number | undefined;
-  /** `true` when the client spoke TLS to the main thread (node:http reads it for `https`). */
-  readonly encrypted: true | undefined;
-  /** Bytes handed to the relay so far. */
-  bytesWritten = 0;
-  /** Bytes received from the relay so far. */
-  bytesRead = 0;
-  readonly #port: MessagePort;
-  readonly #window: number;
-  #unacked = 0;
-  #owed = 0;
-  #blocked: (() => void) | undefined;
-  #remoteClosed = false;
-  #timeout = 0;
-  #timer: NodeJS.Timeout | undefined;
-
-  constructor(port: MessagePort, info: ConnectionInfo, window = defaultRelayWindow) {
-    super({ allowHalfOpen: true });
-    this.#port = port;
-    this.#window = window;
-    const isUnix = info.remote.family === 'unix';
-    this.remoteAddress = isUnix ? undefined : info.remote.host;
-    this.remotePort = isUnix ? undefined : info.remote.port;
-    this.remoteFamily = isUnix ? undefined : info.remote.family;
-    this.localAddress = isUnix ? undefined : info.local.host;
-    this.localPort = isUnix ? undefined : info.local.port;
-    this.encrypted = info.tls ? true : undefined;
-    port.on('message', (message: RelayMessage) => this.#receive(message));
-    port.on('close', () => {
-      this.#remoteClosed = true;
-      this.destroy();
-    });
-    port.start();
-  }
-
-  #receive(message: RelayMessage): void {
-    switch (message.t) {
-      case 'data': {
-        this.#touch();
-        const length = message.b.byteLength;
-        this.bytesRead += length;
-        this.#owed += length;
-        if (this.push(toBuffer(message.b))) this.#ack();
-        break;
-      }
-      case 'ack':
-        this.#unacked -= message.n;
-        if (this.#blocked && this.#unacked < this.#window) {
-          const resume = this.#blocked;
-          this.#blocked = undefined;
-          resume();
-        }
-        break;
-      case 'end':
-        this.push(null);
-        break;
-      case 'close':
-        this.#remoteClosed = true;
-        this.destroy();
-        break;
-      default:
-        break;
-    }
-  }
-
-  #ack(): void {
-    if (this.#owed === 0 || this.#remoteClosed) return;
-    this.#port.postMessage({ t: 'ack', n: this.#owed } satisfies RelayMessage);
-    this.#owed = 0;
-  }
-
-  override _read(): void {
-    this.#ack();
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (this.#remoteClosed) {
-      callback(Object.assign(new Error('write after the connection closed'), { code: 'EPIPE' }));
-      return;
-    }
-    this.#touch();
-    post(this.#port, chunk);
-    this.bytesWritten += chunk.length;
-    this.#unacked += chunk.length;
-    if (this.#unacked < this.#window) callback();
-    else this.#blocked = () => callback();
-  }
-
-  override _final(callback: (error?: Error | null) => void): void {
-    if (!this.#remoteClosed) this.#port.postMessage({ t: 'end' } satisfies RelayMessage);
-    callback();
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.#clearTimer();
-    if (!this.#remoteClosed) {
-      this.#remoteClosed = true;
-      this.#port.postMessage({ t: 'close' } satisfies RelayMessage);
-    }
-    this.#port.close();
-    const blocked = this.#blocked;
-    this.#blocked = undefined;
-    blocked?.();
-    callback(error);
-  }
-
-  #touch(): void {
-    if (this.#timeout > 0 && this.#timer) this.#timer.refresh();
-  }
-
-  #clearTimer(): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-
-  /** Like `net.Socket#setTimeout`: emits `timeout` after `ms` without traffic; 0 disables. */
-  setTimeout(ms: number, callback?: () => void): this {
-    this.#clearTimer();
-    this.#timeout = ms;
-    if (callback) this.once('timeout', callback);
-    if (ms > 0 && !this.destroyed) {
-      this.#timer = setTimeout(() => this.emit('timeout'), ms);
-      this.#timer.unref();
-    }
-    return this;
-  }
-
-  /** Forwarded to the real socket in the main thread. */
-  setNoDelay(noDelay = true): this {
-    if (!this.#remoteClosed) this.#port.postMessage({ t: 'noDelay', v: noDelay } satisfies RelayMessage);
-    return this;
-  }
-
-  /** Forwarded to the real socket in the main thread. */
-  setKeepAlive(enable = false, initialDelay = 0): this {
-    if (!this.#remoteClosed) {
-      this.#port.postMessage({ t: 'keepAlive', v: enable, d: initialDelay } satisfies RelayMessage);
-    }
-    return this;
-  }
-
-  /** Ends the writable side, then destroys once everything was handed over (as `net.Socket` does). */
-  destroySoon(): void {
-    if (this.writable) this.end();
-    if (this.writableFinished) this.destroy();
-    else this.once('finish', () => this.destroy());
-  }
-
-  /** The server's end, as `net.Socket#address()` reports it. */
-  address(): { address: string; family: string; port: number } | Record<string, never> {
-    if (this.localAddress === undefined) return {};
-    return {
-      address: this.localAddress,
-      family: this.localAddress.includes(':') ? 'IPv6' : 'IPv4',
-      port: this.localPort ?? 0,
-    };
-  }
-
-  /** No-op: the relay holds no handle of its own. */
-  ref(): this {
-    return this;
-  }
-
-  /** No-op: the relay holds no handle of its own. */
-  unref(): this {
-    return this;
-  }
 }

@@ -1,9 +1,8 @@
 /** Entry of a threading dispatcher's worker thread. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { serializeError } from './errors.js';
-import { type WorkerIdentity, workerMarker } from './names.js';
 import type { FromWorker, ThreadWorkerData, ToWorker } from './protocol.js';
-import { RelayedSocket } from './relay.js';
+import { serializeError, type WorkerIdentity, workerMarker } from './protocol.js';
+import { RelayedSocket } from './relayed-socket.js';
 import { WorkerRuntime } from './worker-runtime.js';
 
 const data = workerData as ThreadWorkerData;

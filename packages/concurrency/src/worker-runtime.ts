@@ -15,8 +15,8 @@ import {
   type SocketAddress,
   type WorkerServerSpec,
 } from '@srv/core';
-import { serializeError } from './errors.js';
 import type { FromWorker } from './protocol.js';
+import { serializeError } from './protocol.js';
 
 type Send = (message: FromWorker) => void;
 

@@ -6,7 +6,7 @@ import { type SocketAddress, TCPServer } from '@srv/core';
 import { startServer } from '@srv/core/testing';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { threading } from '../src/index.js';
-import { RelayedSocket } from '../src/relay.js';
+import { RelayedSocket } from '../src/relayed-socket.js';
 import { BigWriter, GatedCounter } from './fixtures/handlers.js';
 import { handlerModule } from './helpers.js';
 
