@@ -13,7 +13,8 @@ const usage = `usage: pnpm bench [--quick] [--only group,group] [--rounds N] [--
   --only       run only these groups (${groups.map((group) => group.id).join(', ')})
   --rounds     rounds per entry (default 3; 1 with --quick)
   --seconds    seconds per measurement (default per group, 5)
-  --out        output directory (default bench/results)`;
+  --out        output directory (default bench/results)
+  --loader     HTTP load generator: wrk (default when installed) or autocannon`;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n${usage}\n`);
@@ -31,6 +32,7 @@ function parse() {
       rounds: { type: 'string' },
       seconds: { type: 'string' },
       out: { type: 'string' },
+      loader: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -55,15 +57,20 @@ const seconds = values.seconds === undefined ? undefined : Number(values.seconds
 if (rounds !== undefined && !(Number.isInteger(rounds) && rounds >= 1))
   fail('--rounds must be a whole number ≥ 1');
 if (seconds !== undefined && !(seconds > 0 && seconds <= 120)) fail('--seconds must be in (0, 120]');
+if (values.loader !== undefined && values.loader !== 'wrk' && values.loader !== 'autocannon') {
+  fail('--loader must be wrk or autocannon');
+}
 const outDir = path.resolve(values.out ?? path.join(benchDir, 'results', ...(quick ? ['tmp', 'quick'] : [])));
 
 stopAllOnSignals();
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const started = Date.now();
-const missing = ensureDebianTools({ wrk: 'wrk', nginx: 'nginx-light', python3: 'python3' }, log);
+const wanted: Record<string, string> = { nginx: 'nginx-light', python3: 'python3' };
+if (values.loader !== 'autocannon') wanted.wrk = 'wrk';
+const missing = ensureDebianTools(wanted, log);
 if (missing.length > 0) log(`not available: ${missing.join(', ')} (their rows say so)`);
 const pinning = detectPinning();
-const http = chooseHttpLoader();
+const http = chooseHttpLoader(values.loader as 'wrk' | 'autocannon' | undefined);
 const machine = machineFacts(http, pinning);
 log(
   `srv bench (${quick ? 'quick' : 'full'}): ${machine.cpus} cpus, Node ${machine.node}, load ${machine.loader}, pinning ${machine.pinning}`,
@@ -97,8 +104,10 @@ try {
 await mkdir(path.join(outDir, 'svg'), { recursive: true });
 await writeFile(path.join(outDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
 await writeFile(path.join(outDir, 'latest.md'), renderMarkdown(report));
-for (const group of report.groups)
-  await writeFile(path.join(outDir, 'svg', `${group.id}.svg`), renderSvg(group));
+const footer = `${report.date.slice(0, 10)} · ${machine.cpus} cpus · Node ${machine.node} · ${http.kind}`;
+for (const group of report.groups) {
+  await writeFile(path.join(outDir, 'svg', `${group.id}.svg`), renderSvg(group, footer));
+}
 
 const failed = report.groups.flatMap((group) =>
   group.entries

@@ -214,7 +214,7 @@ function escapeXml(text: string): string {
  * A horizontal bar chart of the group's metric: one bar per entry (srv rows coloured), a whisker from
  * min to max, the median printed at the bar's end; skipped or failed rows are listed with their status.
  */
-export function renderSvg(group: GroupResult): string {
+export function renderSvg(group: GroupResult, footer = ''): string {
   const width = 760;
   const labelWidth = 230;
   const valueWidth = 120;
@@ -262,7 +262,7 @@ export function renderSvg(group: GroupResult): string {
     );
   });
   parts.push(
-    `<text x="10" y="${height - 10}" fill="#555">${escapeXml('blue: srv · grey: anchors')}</text>`,
+    `<text x="10" y="${height - 10}" fill="#555">${escapeXml(`blue: srv · grey: anchors${footer ? ` · ${footer}` : ''}`)}</text>`,
     '</svg>',
   );
   return `${parts.join('\n')}\n`;

@@ -32,9 +32,9 @@ export function ensureDebianTools(wanted: Record<string, string>, log: (line: st
   return missing.filter(([command]) => !which(command)).map(([command]) => command);
 }
 
-/** wrk when present, else autocannon. */
-export function chooseHttpLoader(): HttpLoader {
-  const wrk = which('wrk');
+/** wrk when present (unless `prefer` is autocannon), else autocannon. */
+export function chooseHttpLoader(prefer?: 'wrk' | 'autocannon'): HttpLoader {
+  const wrk = prefer === 'autocannon' ? undefined : which('wrk');
   if (wrk) return { kind: 'wrk', path: wrk };
   return { kind: 'autocannon', path: autocannonBin() };
 }

@@ -166,7 +166,7 @@ describe('report', () => {
   });
 
   it('draws an SVG bar per measured entry, scaled to the largest, with escaped labels', () => {
-    const svg = renderSvg(sample);
+    const svg = renderSvg(sample, '2026-11-24 · 2 cpus');
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
     expect(svg).toContain('demo &lt;group&gt;');
@@ -180,6 +180,7 @@ describe('report', () => {
     expect(bars[1]).toBeCloseTo(390, 0);
     expect(bars[0]).toBeCloseTo(195, 0);
     expect(svg).toContain('>skipped</text>');
+    expect(svg).toContain('grey: anchors · 2026-11-24 · 2 cpus');
   });
 });
 
@@ -224,5 +225,30 @@ describe('a real group, end to end', () => {
     expect(missing?.note).toContain('@srv/does-not-exist');
     expect(result.ratios[0]).toMatchObject({ missing: 'no figure for missing' });
     expect(isListening(ports[0]!)).toBe(false);
+  }, 60_000);
+
+  it('falls back to autocannon, and fails (not skips) an entry whose server never listens', async () => {
+    const group = defineGroup({
+      id: 'e2e-autocannon',
+      title: 'e2e',
+      load: { kind: 'http', path: '/', connections: 4 },
+      metric: 'rps',
+      entries: [
+        anchor('node-http', 'raw node:http', (ctx) => ({ server: ctx.node('node-http-hello.mjs') })),
+        anchor('broken', 'exits at once', () => ({
+          server: { command: process.execPath, args: ['-e', 'process.exit(3)'] },
+        })),
+      ],
+    });
+    const result = await runGroup(group, {
+      quick: true,
+      pinning: detectPinning(),
+      http: chooseHttpLoader('autocannon'),
+      seconds: 1,
+    });
+    const [node, broken] = result.entries;
+    expect(node?.summary.rps?.median).toBeGreaterThan(0);
+    expect(broken).toMatchObject({ status: 'failed' });
+    expect(broken?.note).toContain('server exited (3) before listening');
   }, 60_000);
 });
