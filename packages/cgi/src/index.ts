@@ -1,1 +1,18 @@
-export {};
+export {
+  buildEnvironment,
+  type CgiEnvironmentOptions,
+  type CgiRequest,
+  type EndpointInfo,
+  headerVariables,
+  serverNameOf,
+} from './environment.js';
+export { CgiError, type CgiErrorCode, cgiErrorCodes, cgiErrorStatus } from './errors.js';
+export {
+  collapsePath,
+  type DecodedTarget,
+  decodeTarget,
+  matchCgiDirectory,
+  type ResolvedScript,
+  resolveScript,
+} from './path.js';
+export { classifyResponse, parseHeaderBlock, type ResponseKind, type ScriptHeaders } from './response.js';
