@@ -7,6 +7,7 @@ export {
   serverNameOf,
 } from './environment.js';
 export { CgiError, type CgiErrorCode, cgiErrorCodes, cgiErrorStatus } from './errors.js';
+export { CGIHTTPRequestHandler, type CGIOptions } from './handler.js';
 export {
   collapsePath,
   type DecodedTarget,

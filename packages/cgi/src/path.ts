@@ -145,18 +145,24 @@ function isInside(child: string, parent: string): boolean {
  * Finds the script a collapsed CGI path names: walks the segments after the CGI directory from the
  * document root while they are directories; the first regular file is the script and the rest is
  * PATH_INFO. Missing → 404; a directory or anything but a regular file → 403; a file whose real path
- * (symlinks resolved) is not inside a CGI directory's real path → 403.
+ * (symlinks resolved) is not inside a CGI directory's real path → 403. A hidden segment (`.name`) is
+ * a 404 unless `dotfiles` is set.
  */
 export async function resolveScript(
   root: string,
   collapsedPath: string,
   cgiDirectories: readonly string[],
+  options: { dotfiles?: boolean } = {},
 ): Promise<ResolvedScript> {
   const match = matchCgiDirectory(collapsedPath, cgiDirectories);
   if (match === undefined) {
     throw createCgiError('SRV_ERR_CGI_NOT_FOUND', `${collapsedPath} is not in a CGI directory`);
   }
   const segments = match.rest === '' ? [] : match.rest.split('/');
+  // Hidden entries are not scripts: a `.git/hooks/*.sample` under cgi-bin is executable.
+  if (!options.dotfiles && segments.some((segment) => segment.startsWith('.'))) {
+    throw createCgiError('SRV_ERR_CGI_NOT_FOUND', `${collapsedPath} names a hidden file`);
+  }
   let urlPath = match.directory;
   let filePath = path.join(root, ...match.directory.split('/'));
   let info: Stats;

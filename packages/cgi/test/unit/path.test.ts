@@ -105,6 +105,8 @@ describe('resolveScript', () => {
     ['/cgi-bin/sub/', 403],
     ['/cgi-bin/link.sh', 403],
     ['/nocgi/x', 404],
+    ['/cgi-bin/.git/hooks/run.sh', 404],
+    ['/cgi-bin/.run.sh', 404],
   ])('%s → %d', async (target, status) => {
     await expect(resolveScript(root, target, ['/cgi-bin', '/htbin'])).rejects.toMatchObject({ status });
   });

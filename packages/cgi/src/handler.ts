@@ -1,0 +1,502 @@
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { type SimpleHTTPOptions, SimpleHTTPRequestHandler } from '@srv/static';
+import { buildEnvironment } from './environment.js';
+import { CgiError, createCgiError } from './errors.js';
+import { ConcurrencyLimiter } from './limiter.js';
+import {
+  type DecodedTarget,
+  decodeTarget,
+  matchCgiDirectory,
+  type ResolvedScript,
+  resolveScript,
+} from './path.js';
+import { forEachLine, ScriptProcess } from './process.js';
+import { classifyResponse, HeaderBlockReader, type ScriptHeaders } from './response.js';
+import { type SpooledBody, spoolBody } from './spool.js';
+import { resolveScriptUser, type UserIds } from './user.js';
+
+/** Options of {@link CGIHTTPRequestHandler}: static fields, or `CGIHTTPRequestHandler.withOptions({…})`. */
+export interface CGIOptions extends SimpleHTTPOptions {
+  /** URL directories whose files are scripts (subdirectories included). Default `['/cgi-bin', '/htbin']`. */
+  cgiDirectories?: readonly string[];
+  /** Who scripts run as when the server is root: a user name or id; `null` keeps root. Default `'nobody'`. */
+  scriptUser?: string | number | null;
+  /** Interpreters for scripts without an execute bit, by extension: `{ '.py': 'python3' }`. Default none. */
+  interpreters?: Readonly<Record<string, string | readonly string[]>>;
+  /** Server environment variables passed on besides `PATH` and `LD_LIBRARY_PATH`. Default none. */
+  inheritEnv?: readonly string[];
+  /** Variables set for every script; they override everything else. Default none. */
+  env?: Readonly<Record<string, string>>;
+  /** Pass `Authorization` / `Proxy-Authorization` to scripts as `HTTP_*`. Default false. */
+  passAuthorization?: boolean;
+  /** Pass the words of a query without `=` as arguments (GET/HEAD, no word starting with `-`). Default false. */
+  queryArgv?: boolean;
+  /** Largest request body, in bytes (413 above). Default 10 MiB. */
+  maxBodySize?: number;
+  /** Largest header block a script may print, in bytes (502 above). Default 64 KiB. */
+  maxScriptHeaderSize?: number;
+  /** Milliseconds a script has to finish its header block (504 after). Default 30000. */
+  scriptHeaderTimeout?: number;
+  /** Milliseconds a script may run in all; 0 = no limit. Default 300000. */
+  scriptTimeout?: number;
+  /** Milliseconds between SIGTERM and SIGKILL when a script is stopped. Default 2000. */
+  killGrace?: number;
+  /** Scripts running at once, per server. Default 32. */
+  maxScripts?: number;
+  /** Requests waiting for a script slot before 503. Default 64. */
+  maxQueuedScripts?: number;
+  /** Milliseconds a request waits for a script slot before 503. Default 10000. */
+  queueTimeout?: number;
+  /** Local redirects (`Location: /path`) followed for one request before 500. Default 10. */
+  maxLocalRedirects?: number;
+  /** Where chunked request bodies are spooled. Default the system's temporary directory. */
+  tempDirectory?: string | undefined;
+}
+
+type CGIStatics = Required<Omit<CGIOptions, keyof SimpleHTTPOptions | 'tempDirectory'>> &
+  Pick<CGIOptions, 'tempDirectory'>;
+
+const limiters = new WeakMap<object, ConcurrencyLimiter>();
+const users = new Map<string, Promise<UserIds | undefined>>();
+
+function scriptUserIds(user: string | number | null): Promise<UserIds | undefined> {
+  const key = JSON.stringify(user);
+  let ids = users.get(key);
+  if (ids === undefined) {
+    ids = resolveScriptUser(user);
+    users.set(key, ids);
+    ids.catch(() => users.delete(key));
+  }
+  return ids;
+}
+
+/** Query words as arguments, the old CGI way (RFC 3875 §4.4): only for a query without `=`. */
+function queryArguments(query: string): string[] {
+  if (query === '' || query.includes('=')) return [];
+  let words: string[];
+  try {
+    words = query.split('+').map((word) => decodeURIComponent(word));
+  } catch {
+    return [];
+  }
+  // A word like `-e` would be read as an option by the script or its interpreter.
+  if (words.some((word) => word.startsWith('-') || word.includes('\0'))) return [];
+  return words;
+}
+
+/** Thrown inside a request to answer with a local redirect's target instead. */
+interface Dispatch {
+  readonly target: string;
+  readonly depth: number;
+}
+
+/**
+ * Python's `CGIHTTPRequestHandler`, RFC 3875 complete and safe by default. Paths under
+ * `cgiDirectories` run as scripts (GET, HEAD, POST); everything else is served by
+ * {@link SimpleHTTPRequestHandler}. Scripts get a clean environment, their status and redirects are
+ * honoured, their output streams with backpressure and is never trusted for framing, and they are
+ * bounded in time and number.
+ */
+export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
+  /** URL of this module, so workers (threading, forking) can load the handler. */
+  static override readonly moduleUrl: string = import.meta.url;
+  static override readonly exportName: string = 'CGIHTTPRequestHandler';
+
+  static cgiDirectories: readonly string[] = ['/cgi-bin', '/htbin'];
+  static scriptUser: string | number | null = 'nobody';
+  static interpreters: Readonly<Record<string, string | readonly string[]>> = {};
+  static inheritEnv: readonly string[] = [];
+  static env: Readonly<Record<string, string>> = {};
+  static passAuthorization = false;
+  static queryArgv = false;
+  static maxBodySize = 10 * 1024 * 1024;
+  static maxScriptHeaderSize = 64 * 1024;
+  static scriptHeaderTimeout = 30_000;
+  static scriptTimeout = 300_000;
+  static killGrace = 2_000;
+  static maxScripts = 32;
+  static maxQueuedScripts = 64;
+  static queueTimeout = 10_000;
+  static maxLocalRedirects = 10;
+  static tempDirectory: string | undefined = undefined;
+
+  /**
+   * Set by a subclass that authenticated the client (e.g. in an overridden `doGET` before calling
+   * `super.doGET()`): becomes `AUTH_TYPE` and `REMOTE_USER`. Never taken from the request itself.
+   */
+  remoteUser: { readonly type: string; readonly user: string } | undefined = undefined;
+
+  /** A subclass with these options (the static fields above). */
+  static override withOptions<T extends typeof SimpleHTTPRequestHandler>(this: T, options: CGIOptions): T {
+    return SimpleHTTPRequestHandler.withOptions.call(this, options) as T;
+  }
+
+  /** The class's CGI settings. */
+  protected get cgiOptions(): CGIStatics {
+    return this.constructor as unknown as CGIStatics;
+  }
+
+  /** GET: a script under a CGI directory, any other path a file. */
+  override async doGET(): Promise<void> {
+    await this.#route(this.path, 0);
+  }
+
+  /** HEAD: as GET; a script's body is read and discarded. */
+  override async doHEAD(): Promise<void> {
+    await this.#route(this.path, 0);
+  }
+
+  /** POST: only to scripts; 405 elsewhere. */
+  async doPOST(): Promise<void> {
+    await this.#route(this.path, 0);
+  }
+
+  /**
+   * Python's `is_cgi`: the decoded, collapsed path and its CGI directory when the request names a
+   * script, `undefined` otherwise. Throws `SRV_ERR_CGI_BAD_REQUEST` for a target that must be refused.
+   */
+  isCgi(target: string = this.path): DecodedTarget | undefined {
+    const decoded = decodeTarget(target);
+    return matchCgiDirectory(decoded.path, this.cgiOptions.cgiDirectories) ? decoded : undefined;
+  }
+
+  async #route(target: string, depth: number): Promise<void> {
+    let decoded: DecodedTarget | undefined;
+    try {
+      decoded = this.isCgi(target);
+    } catch (error) {
+      if (error instanceof CgiError) {
+        this.sendError(error.status, 'Bad request path');
+        return;
+      }
+      throw error;
+    }
+    if (decoded === undefined) {
+      if (this.command === 'POST' && depth === 0) {
+        this.res.setHeader('Allow', 'GET, HEAD, OPTIONS');
+        this.#fail(createCgiError('SRV_ERR_CGI_METHOD_NOT_ALLOWED', `POST to ${decodeTarget(target).path}`));
+        return;
+      }
+      await this.sendHead(this.command === 'HEAD');
+      return;
+    }
+    let next: Dispatch | undefined;
+    try {
+      next = await this.runCgi(decoded, target, depth);
+    } catch (error) {
+      if (!(error instanceof CgiError)) throw error;
+      this.#fail(error);
+      return;
+    }
+    if (next === undefined) return;
+    if (next.depth > this.cgiOptions.maxLocalRedirects) {
+      this.#fail(
+        createCgiError(
+          'SRV_ERR_CGI_REDIRECT_LOOP',
+          `more than ${this.cgiOptions.maxLocalRedirects} local redirects`,
+        ),
+      );
+      return;
+    }
+    // A local redirect is a new GET for the new path (RFC 3875 §6.2.2); HEAD stays HEAD.
+    Object.defineProperty(this, 'path', { value: next.target, configurable: true });
+    if (this.command !== 'HEAD') Object.defineProperty(this, 'command', { value: 'GET', configurable: true });
+    await this.#route(next.target, next.depth);
+  }
+
+  #fail(error: CgiError): void {
+    if (error.status >= 500 || error.code === 'SRV_ERR_CGI_FORBIDDEN') this.logError('%s', error.message);
+    if (this.res.headersSent || this.res.destroyed) {
+      this.res.destroy();
+      return;
+    }
+    const messages: Record<number, string> = {
+      400: 'Bad request',
+      403: 'CGI script not allowed',
+      404: 'No such CGI script',
+      405: 'Can only POST to CGI scripts',
+      413: 'Request body too large',
+      500: 'CGI script could not be run',
+      502: 'CGI script did not produce a valid response',
+      503: 'Too many CGI scripts running',
+      504: 'CGI script did not answer in time',
+    };
+    if (error.status === 503) this.res.setHeader('Retry-After', '1');
+    this.sendError(error.status, messages[error.status]);
+  }
+
+  /** The body the script reads: streamed with its length, spooled when chunked, none otherwise. */
+  async #requestBody(
+    depth: number,
+  ): Promise<{ length: number; source: Readable; spooled?: SpooledBody } | undefined> {
+    if (depth > 0) return undefined;
+    const { maxBodySize, tempDirectory } = this.cgiOptions;
+    const lengthHeader = this.headers.get('content-length');
+    if (this.headers.has('transfer-encoding')) {
+      const spooled = await spoolBody(this.req, maxBodySize, tempDirectory);
+      return { length: spooled.length, source: spooled.open(), spooled };
+    }
+    if (lengthHeader === undefined) return undefined;
+    const length = Number(lengthHeader);
+    if (!Number.isSafeInteger(length) || length < 0) {
+      throw createCgiError('SRV_ERR_CGI_BAD_REQUEST', `bad Content-Length ${JSON.stringify(lengthHeader)}`);
+    }
+    if (length > maxBodySize) {
+      this.closeConnection = true;
+      throw createCgiError(
+        'SRV_ERR_CGI_BODY_TOO_LARGE',
+        `request body of ${length} bytes, limit ${maxBodySize}`,
+      );
+    }
+    if (length === 0) return undefined;
+    return { length, source: this.req };
+  }
+
+  /** The program and arguments that run a script: itself, or its configured interpreter. */
+  #command(script: ResolvedScript, query: string): { command: string; args: string[] } {
+    const options = this.cgiOptions;
+    const args =
+      options.queryArgv && (this.command === 'GET' || this.command === 'HEAD') ? queryArguments(query) : [];
+    if (script.isExecutable) return { command: script.scriptFilename, args };
+    const interpreter = options.interpreters[path.extname(script.scriptFilename).toLowerCase()];
+    if (interpreter === undefined) {
+      throw createCgiError('SRV_ERR_CGI_FORBIDDEN', `CGI script is not executable: ${script.scriptFilename}`);
+    }
+    const [command, ...extra] = typeof interpreter === 'string' ? [interpreter] : interpreter;
+    if (command === undefined) {
+      throw createCgiError('SRV_ERR_CGI_SPAWN_FAILED', `empty interpreter for ${script.scriptFilename}`);
+    }
+    return { command, args: [...extra, script.scriptFilename, ...args] };
+  }
+
+  /**
+   * Runs the script a decoded CGI path names and answers with its output. Resolves with the target of
+   * a local redirect when the script asked for one; throws a {@link CgiError} when the request or the
+   * script failed before any of the response was sent.
+   */
+  protected async runCgi(
+    decoded: DecodedTarget,
+    target: string,
+    depth: number,
+  ): Promise<Dispatch | undefined> {
+    const options = this.cgiOptions;
+    const root = this.directory;
+    const script = await resolveScript(root, decoded.path, options.cgiDirectories, {
+      dotfiles: this.options.dotfiles,
+    });
+    const { command, args } = this.#command(script, decoded.query);
+    const user = await scriptUserIds(options.scriptUser);
+    const body = await this.#requestBody(depth);
+    try {
+      const environment = buildEnvironment(
+        {
+          method: this.command,
+          target,
+          query: decoded.query,
+          protocol: this.requestVersion,
+          scriptName: script.scriptName,
+          scriptFilename: script.scriptFilename,
+          pathInfo: script.pathInfo,
+          pathTranslated: path.join(root, script.pathInfo),
+          rawHeaders: this.headers.raw,
+          local: this.info.local,
+          remote: this.clientAddress,
+          tls: 'tls' in this.info && this.info.tls === true,
+          serverSoftware: this.versionString(),
+          ...(body ? { body: { length: body.length } } : {}),
+          ...(this.remoteUser ? { auth: this.remoteUser } : {}),
+        },
+        { inheritEnv: options.inheritEnv, env: options.env, passAuthorization: options.passAuthorization },
+      );
+      const limiter = this.#limiter();
+      const aborted = new AbortController();
+      const onClose = () => aborted.abort();
+      this.res.once('close', onClose);
+      let release: () => void;
+      try {
+        release = await limiter.acquire(aborted.signal);
+      } finally {
+        this.res.off('close', onClose);
+      }
+      try {
+        const child = await ScriptProcess.start({
+          command,
+          args,
+          cwd: script.directory,
+          env: environment,
+          user,
+          killGrace: options.killGrace,
+        });
+        return await this.#serveScript(child, script, body?.source, depth);
+      } finally {
+        release();
+      }
+    } finally {
+      await body?.spooled?.close();
+    }
+  }
+
+  #limiter(): ConcurrencyLimiter {
+    let limiter = limiters.get(this.server);
+    if (limiter === undefined) {
+      const { maxScripts, maxQueuedScripts, queueTimeout } = this.cgiOptions;
+      limiter = new ConcurrencyLimiter(maxScripts, maxQueuedScripts, queueTimeout);
+      limiters.set(this.server, limiter);
+    }
+    return limiter;
+  }
+
+  async #serveScript(
+    script: ScriptProcess,
+    resolved: ResolvedScript,
+    input: Readable | undefined,
+    depth: number,
+  ): Promise<Dispatch | undefined> {
+    const options = this.cgiOptions;
+    const { child } = script;
+    const name = resolved.scriptName;
+    forEachLine(child.stderr, (line) => this.logError('CGI script %s: %s', name, line));
+    if (input) input.pipe(child.stdin);
+    else child.stdin.end();
+
+    let failure: CgiError | undefined;
+    const stop = (error: CgiError) => {
+      failure ??= error;
+      void script.kill(error.message);
+    };
+    const onClientGone = () => {
+      if (!this.res.writableFinished)
+        stop(createCgiError('SRV_ERR_CGI_BAD_RESPONSE', `client went away; stopped ${name}`));
+    };
+    this.res.once('close', onClientGone);
+    const overall =
+      options.scriptTimeout > 0
+        ? setTimeout(
+            () =>
+              stop(
+                createCgiError('SRV_ERR_CGI_TIMEOUT', `${name} ran longer than ${options.scriptTimeout} ms`),
+              ),
+            options.scriptTimeout,
+          )
+        : undefined;
+    try {
+      let head: { headers: ScriptHeaders; body: Buffer };
+      try {
+        head = await this.#readHead(script, name);
+      } catch (error) {
+        if (!(error instanceof CgiError)) throw error;
+        stop(error);
+        await script.exited;
+        throw failure ?? error;
+      }
+      const kind = classifyResponse(head.headers);
+      if (kind === 'local-redirect') {
+        child.stdout.resume();
+        await script.exited;
+        return { target: head.headers.location!, depth: depth + 1 };
+      }
+      this.#sendScriptHeaders(head.headers, kind);
+      const discard = this.command === 'HEAD';
+      if (!discard && head.body.length > 0) await this.wfile.write(head.body);
+      for await (const chunk of child.stdout) {
+        if (failure) break;
+        if (!discard) await this.wfile.write(chunk as Buffer);
+      }
+      // The client must not mistake a cut-off body for a complete one.
+      if (failure) this.res.destroy();
+      const exit = await script.exited;
+      const ending = exit.signal ?? `status ${exit.code}`;
+      if (failure) this.logError('%s; script ended by %s', failure.message, ending);
+      else if (exit.code !== 0 || exit.signal !== null)
+        this.logError('CGI script %s exited with %s', name, ending);
+      return undefined;
+    } catch (error) {
+      if (!script.hasExited) await script.kill(failure?.message ?? 'request failed');
+      if (error instanceof CgiError) throw error;
+      if (failure && this.res.headersSent) {
+        this.res.destroy();
+        const exit = await script.exited;
+        this.logError('%s; script ended by %s', failure.message, exit.signal ?? `status ${exit.code}`);
+        return undefined;
+      }
+      throw failure ?? error;
+    } finally {
+      if (overall) clearTimeout(overall);
+      this.res.off('close', onClientGone);
+      if (input) input.unpipe(child.stdin);
+      if (!script.hasExited) await script.kill('request finished');
+    }
+  }
+
+  /** Reads stdout until the header block ends; 502 on malformed output or early end, 504 on timeout. */
+  #readHead(script: ScriptProcess, name: string): Promise<{ headers: ScriptHeaders; body: Buffer }> {
+    const { stdout } = script.child;
+    const reader = new HeaderBlockReader(this.cgiOptions.maxScriptHeaderSize);
+    const timeout = this.cgiOptions.scriptHeaderTimeout;
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        stdout.off('data', onData);
+        stdout.off('end', onEnd);
+        this.res.off('close', onClose);
+      };
+      let settled = false;
+      const settle = (action: () => void) => {
+        if (settled) return;
+        settled = true;
+        done();
+        action();
+      };
+      const onData = (chunk: Buffer) => {
+        try {
+          const head = reader.push(chunk);
+          if (head) {
+            stdout.pause();
+            settle(() => resolve(head));
+          }
+        } catch (error) {
+          settle(() => reject(error));
+        }
+      };
+      const onEnd = () =>
+        settle(() =>
+          reject(
+            createCgiError(
+              'SRV_ERR_CGI_BAD_RESPONSE',
+              reader.length === 0
+                ? `${name} produced no output`
+                : `${name} ended its output before the end of its header block`,
+            ),
+          ),
+        );
+      const onClose = () =>
+        settle(() => reject(createCgiError('SRV_ERR_CGI_BAD_RESPONSE', `client went away; stopped ${name}`)));
+      const timer = setTimeout(
+        () =>
+          settle(() =>
+            reject(
+              createCgiError(
+                'SRV_ERR_CGI_TIMEOUT',
+                `${name} sent no complete header block within ${timeout} ms`,
+              ),
+            ),
+          ),
+        timeout,
+      );
+      stdout.on('data', onData);
+      stdout.once('end', onEnd);
+      this.res.once('close', onClose);
+    });
+  }
+
+  #sendScriptHeaders(headers: ScriptHeaders, kind: 'document' | 'client-redirect'): void {
+    const status = headers.status;
+    if (kind === 'client-redirect') this.sendResponse(status?.code ?? 302, status?.reason || undefined);
+    else this.sendResponse(status?.code ?? 200, status?.reason || undefined);
+    if (headers.location !== undefined) this.sendHeader('Location', headers.location);
+    if (headers.contentType !== undefined) this.sendHeader('Content-Type', headers.contentType);
+    for (const [name, value] of headers.fields) this.sendHeader(name, value);
+    this.endHeaders();
+  }
+}

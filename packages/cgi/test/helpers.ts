@@ -1,0 +1,118 @@
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AddressInput, Logger } from '@srv/core';
+import { startServer, type TestServer } from '@srv/core/testing';
+import { HTTPServer } from '@srv/http';
+import { onTestFinished } from 'vitest';
+import { CGIHTTPRequestHandler, type CGIOptions } from '../src/index.js';
+
+/** The document root of the fixtures (real path: scripts see real paths). */
+export const www = realpathSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'www'));
+
+/** True when the tests run as root, so scripts run as `nobody`. */
+export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+export interface CgiTestServer extends TestServer<HTTPServer> {
+  /** Every log line so far. */
+  readonly lines: string[];
+  /** Resolves with the first log line (past or future) matching `pattern`. */
+  waitForLine(pattern: RegExp): Promise<string>;
+}
+
+/** Starts an HTTPServer with the CGI handler on the fixtures, logging into memory; closed after the test. */
+export async function startCgi(
+  options: CGIOptions = {},
+  address: AddressInput = ['127.0.0.1', 0],
+): Promise<CgiTestServer> {
+  const lines: string[] = [];
+  const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
+  const record = (fieldsOrMessage: object | string, message?: string) => {
+    const line = typeof fieldsOrMessage === 'string' ? fieldsOrMessage : (message ?? '');
+    lines.push(line);
+    for (const waiter of [...waiters]) {
+      if (waiter.pattern.test(line)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(line);
+      }
+    }
+  };
+  const logger: Logger = { info: record, warn: record, error: record };
+  const Handler = CGIHTTPRequestHandler.withOptions({ directory: www, ...options });
+  const server = new HTTPServer(address, Handler, { logger, quiet: true });
+  const helper = await startServer(server);
+  onTestFinished(() => helper.close());
+  return Object.assign(helper, {
+    lines,
+    waitForLine(pattern: RegExp) {
+      const found = lines.find((line) => pattern.test(line));
+      if (found !== undefined) return Promise.resolve(found);
+      return new Promise<string>((resolve) => waiters.push({ pattern, resolve }));
+    },
+  });
+}
+
+/** A parsed raw HTTP/1.1 response (chunked bodies decoded). */
+export interface RawResponse {
+  readonly status: number;
+  readonly reason: string;
+  /** Header lines in order, names lower-cased. */
+  readonly headers: Array<[string, string]>;
+  readonly body: string;
+  header(name: string): string | undefined;
+}
+
+/** Parses one response from raw bytes. */
+export function parseResponse(bytes: Buffer): RawResponse {
+  const text = bytes.toString('latin1');
+  const end = text.indexOf('\r\n\r\n');
+  if (end === -1) throw new Error(`no complete response: ${JSON.stringify(text.slice(0, 200))}`);
+  const [statusLine, ...lines] = text.slice(0, end).split('\r\n');
+  const match = /^HTTP\/1\.[01] (\d{3}) ?(.*)$/.exec(statusLine ?? '');
+  if (!match) throw new Error(`bad status line ${statusLine}`);
+  const headers = lines.map((line): [string, string] => {
+    const colon = line.indexOf(':');
+    return [line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()];
+  });
+  const header = (name: string) => headers.find(([key]) => key === name.toLowerCase())?.[1];
+  let body = text.slice(end + 4);
+  if (header('transfer-encoding') === 'chunked') {
+    let decoded = '';
+    let rest = body;
+    for (;;) {
+      const lineEnd = rest.indexOf('\r\n');
+      const size = Number.parseInt(rest.slice(0, lineEnd), 16);
+      if (!(size > 0)) break;
+      decoded += rest.slice(lineEnd + 2, lineEnd + 2 + size);
+      rest = rest.slice(lineEnd + 2 + size + 2);
+    }
+    body = decoded;
+  }
+  return { status: Number(match[1]), reason: match[2] ?? '', headers, body, header };
+}
+
+/** Sends a raw request (with `Connection: close` added) and parses the answer. */
+export async function rawRequest(t: TestServer<HTTPServer>, head: string, body = ''): Promise<RawResponse> {
+  const bytes = await t.exchange(`${head}\r\nHost: localhost\r\nConnection: close\r\n\r\n${body}`);
+  return parseResponse(bytes);
+}
+
+/** `NAME=value` lines into a record (the sh and perl fixtures print that). */
+export function parseEnvLines(text: string): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const equals = line.indexOf('=');
+    if (equals > 0) result[line.slice(0, equals)] = line.slice(equals + 1);
+  }
+  return result;
+}
+
+/** True while a process with this id exists. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
