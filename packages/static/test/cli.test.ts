@@ -1,0 +1,301 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import https from 'node:https';
+import net from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTestCertificate } from '@srv/core/testing';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { runStaticCli } from '../src/index.js';
+import { createFixture, parseResponse } from './helpers.js';
+
+const bin = fileURLToPath(new URL('../bin/srv-static.js', import.meta.url));
+
+interface Running {
+  readonly child: ChildProcess;
+  readonly banner: string;
+  readonly port: number;
+  stdout(): string;
+  stderr(): string;
+  exit(): Promise<number | null>;
+}
+
+/** Starts the built bin and waits for its banner (the first stdout line). */
+async function startCli(args: string[], cwd?: string): Promise<Running> {
+  const child = spawn(process.execPath, [bin, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  onTestFinished(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let stdout = '';
+  let stderr = '';
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const banner = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const newline = stdout.indexOf('\n');
+      if (newline !== -1) resolve(stdout.slice(0, newline));
+    });
+    void exited.then((code) => reject(new Error(`exited ${code} before the banner: ${stderr}`)));
+  });
+  const port = Number(/ port (\d+) /.exec(banner)?.[1]);
+  return { child, banner, port, stdout: () => stdout, stderr: () => stderr, exit: () => exited };
+}
+
+/** Runs the bin to completion (for flags that never serve). */
+async function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+async function request(
+  port: number,
+  target: string,
+  host = '127.0.0.1',
+  headers = '',
+): Promise<ReturnType<typeof parseResponse>> {
+  const socket = net.connect(port, host);
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  await once(socket, 'connect');
+  socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${headers}\r\n`);
+  await once(socket, 'close');
+  return parseResponse(Buffer.concat(chunks));
+}
+
+describe('srv-static', () => {
+  it("prints Python's banner with the real port, serves both families, and exits 0 on SIGINT", async () => {
+    const fixture = await createFixture();
+    const cli = await startCli(['0'], fixture.root);
+    expect(cli.port).toBeGreaterThan(0);
+    if (cli.banner.startsWith('Serving HTTP on :: ')) {
+      expect(cli.banner).toBe(`Serving HTTP on :: port ${cli.port} (http://[::]:${cli.port}/) ...`);
+      expect((await request(cli.port, '/hello.txt', '::1')).text).toBe('hello world\n');
+    } else {
+      // No IPv6 on this host: the default falls back to all IPv4 interfaces, as Python's does.
+      expect(cli.banner).toBe(`Serving HTTP on 0.0.0.0 port ${cli.port} (http://0.0.0.0:${cli.port}/) ...`);
+    }
+    expect((await request(cli.port, '/hello.txt')).text).toBe('hello world\n');
+    cli.child.kill('SIGINT');
+    expect(await cli.exit()).toBe(0);
+    expect(cli.stdout()).toContain('Keyboard interrupt received, exiting.');
+    expect(cli.stderr()).toMatch(/"GET \/hello\.txt HTTP\/1\.1" 200 -/);
+  });
+
+  it('binds -b, serves -d, and drains on SIGTERM', async () => {
+    const fixture = await createFixture();
+    const cli = await startCli(['0', '-b', '127.0.0.1', '-d', fixture.root, '--quiet']);
+    expect(cli.banner).toBe(`Serving HTTP on 127.0.0.1 port ${cli.port} (http://127.0.0.1:${cli.port}/) ...`);
+    const socket = net.connect(cli.port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('GET /sub/f.txt HTTP/1.1\r\nHost: x\r\n\r\n');
+    await once(socket, 'data');
+    cli.child.kill('SIGTERM');
+    expect(await cli.exit()).toBe(0);
+    expect(cli.stderr()).toBe('');
+    socket.destroy();
+  });
+
+  it('applies --no-listing, --dotfiles, --single, --cors, -H and -p', async () => {
+    const fixture = await createFixture();
+    await writeFile(join(fixture.root, 'index.html'), '<h1>app</h1>');
+    const a = await startCli([
+      '0',
+      '-b',
+      '127.0.0.1',
+      '-d',
+      fixture.root,
+      '--quiet',
+      '--no-listing',
+      '--dotfiles',
+    ]);
+    expect((await request(a.port, '/sub/')).status).toBe(404);
+    expect((await request(a.port, '/.well-known/')).status).toBe(404);
+    expect((await request(a.port, '/.env')).status).toBe(200);
+    const b = await startCli([
+      '0',
+      '-b',
+      '127.0.0.1',
+      '-d',
+      fixture.root,
+      '--quiet',
+      '--single',
+      '--cors',
+      '-H',
+      'X-One: 1',
+      '--header',
+      'X-Two: two words',
+      '-p',
+      'HTTP/1.0',
+    ]);
+    const spa = await request(b.port, '/deep/route');
+    expect(spa.text).toBe('<h1>app</h1>');
+    expect(spa.headers.get('access-control-allow-origin')).toBe('*');
+    expect(spa.headers.get('x-one')).toBe('1');
+    expect(spa.headers.get('x-two')).toBe('two words');
+    expect((await request(b.port, '/.env')).status).toBe(404);
+    const raw = await new Promise<string>((resolve) => {
+      const socket = net.connect(b.port, '127.0.0.1', () =>
+        socket.write('GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n'),
+      );
+      let text = '';
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString('latin1');
+      });
+      socket.on('close', () => resolve(text));
+    });
+    // HTTP/1.0 mode: one response per connection even though the client asked to keep it open.
+    expect(raw).toMatch(/^HTTP\/1\.[01] 200 OK\r\n/);
+    expect(raw.toLowerCase()).toContain('connection: close\r\n');
+  });
+
+  it('serves HTTPS with --tls-cert and --tls-key', async () => {
+    const fixture = await createFixture();
+    const { cert, key } = await createTestCertificate();
+    await writeFile(join(fixture.base, 'cert.pem'), cert);
+    await writeFile(join(fixture.base, 'key.pem'), key);
+    const cli = await startCli([
+      '0',
+      '-b',
+      '127.0.0.1',
+      '-d',
+      fixture.root,
+      '--quiet',
+      '--tls-cert',
+      join(fixture.base, 'cert.pem'),
+      '--tls-key',
+      join(fixture.base, 'key.pem'),
+    ]);
+    expect(cli.banner).toBe(
+      `Serving HTTPS on 127.0.0.1 port ${cli.port} (https://127.0.0.1:${cli.port}/) ...`,
+    );
+    const body = await new Promise<string>((resolve, reject) => {
+      https
+        .get(
+          { host: '127.0.0.1', port: cli.port, path: '/hello.txt', ca: cert, servername: 'localhost' },
+          (res) => {
+            let text = '';
+            res.on('data', (chunk: Buffer) => {
+              text += chunk.toString();
+            });
+            res.on('end', () => resolve(text));
+          },
+        )
+        .on('error', reject);
+    });
+    expect(body).toBe('hello world\n');
+  });
+
+  it('a bad flag prints the usage on stderr and exits 2; --help documents every flag', async () => {
+    for (const args of [
+      ['--bogus'],
+      ['abc'],
+      ['70000'],
+      ['1', '2'],
+      ['-p', 'HTTP/2.0'],
+      ['--tls-cert', 'x.pem'],
+      ['-H', 'no colon'],
+      ['-H', 'Bad Name: x'],
+      ['-d'],
+    ]) {
+      const result = await runCli(args);
+      expect([args, result.code]).toEqual([args, 2]);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain('Usage: srv-static [options] [port]');
+    }
+    const notDirectory = await runCli(['0', '-d', bin]);
+    expect(notDirectory.code).toBe(2);
+    expect(notDirectory.stderr).toContain('is not a directory');
+    const help = await runCli(['--help']);
+    expect(help.code).toBe(0);
+    for (const flag of [
+      '--bind',
+      '--directory',
+      '--protocol',
+      '--cgi',
+      '--tls-cert',
+      '--tls-key',
+      '--header',
+      '--cors',
+      '--single',
+      '--no-listing',
+      '--dotfiles',
+      '--quiet',
+      '--help',
+    ]) {
+      expect(help.stdout).toContain(flag);
+    }
+  });
+
+  it('--cgi runs @srv/cgi when it can be loaded, and otherwise says so and exits 2', async () => {
+    let available = false;
+    try {
+      const specifier = '@srv/cgi';
+      const cgi = (await import(specifier)) as Record<string, unknown>;
+      available = typeof cgi.CGIHTTPRequestHandler === 'function';
+    } catch {}
+    const fixture = await createFixture();
+    if (available) {
+      const cli = await startCli(['0', '-b', '127.0.0.1', '-d', fixture.root, '--quiet', '--cgi']);
+      expect((await request(cli.port, '/hello.txt')).text).toBe('hello world\n');
+    } else {
+      const result = await runCli(['0', '-d', fixture.root, '--cgi']);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toBe('srv-static: --cgi needs @srv/cgi\n');
+    }
+  });
+});
+
+describe('runStaticCli', () => {
+  it('runs in-process with another handler and name, and settles with 0 when aborted', async () => {
+    const fixture = await createFixture();
+    const { SimpleHTTPRequestHandler } = await import('../src/index.js');
+    class Tagged extends SimpleHTTPRequestHandler {
+      static override headers: ReadonlyArray<readonly [string, string]> = [['X-Handler', 'tagged']];
+    }
+    let out = '';
+    const controller = new AbortController();
+    let resolveBanner!: () => void;
+    const bannerSeen = new Promise<void>((resolve) => {
+      resolveBanner = resolve;
+    });
+    const run = runStaticCli(['0', '-b', '127.0.0.1', '-d', fixture.root, '--quiet', '-H', 'X-Flag: yes'], {
+      name: 'srv-test',
+      handler: Tagged,
+      signal: controller.signal,
+      stdout: {
+        write(text: string) {
+          out += text;
+          resolveBanner();
+        },
+      },
+    });
+    await bannerSeen;
+    const port = Number(/ port (\d+) /.exec(out)?.[1]);
+    const response = await request(port, '/hello.txt');
+    expect(response.headers.get('x-handler')).toBe('tagged');
+    expect(response.headers.get('x-flag')).toBe('yes');
+    controller.abort();
+    expect(await run).toBe(0);
+    let err = '';
+    expect(
+      await runStaticCli(['--nope'], {
+        name: 'srv-test',
+        stderr: { write: (text: string) => (err += text) },
+      }),
+    ).toBe(2);
+    expect(err).toContain('Usage: srv-test [options] [port]');
+  });
+});
