@@ -1,49 +1,13 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import net from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createTestCertificate } from '@srv/core/testing';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runStaticCli } from '../src/index.js';
-import { createFixture, parseResponse } from './helpers.js';
-
-const bin = fileURLToPath(new URL('../bin/srv-static.js', import.meta.url));
-
-interface Running {
-  readonly child: ChildProcess;
-  readonly banner: string;
-  readonly port: number;
-  stdout(): string;
-  stderr(): string;
-  exit(): Promise<number | null>;
-}
-
-/** Starts the built bin and waits for its banner (the first stdout line). */
-async function startCli(args: string[], cwd?: string): Promise<Running> {
-  const child = spawn(process.execPath, [bin, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  onTestFinished(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let stdout = '';
-  let stderr = '';
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const banner = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const newline = stdout.indexOf('\n');
-      if (newline !== -1) resolve(stdout.slice(0, newline));
-    });
-    void exited.then((code) => reject(new Error(`exited ${code} before the banner: ${stderr}`)));
-  });
-  const port = Number(/ port (\d+) /.exec(banner)?.[1]);
-  return { child, banner, port, stdout: () => stdout, stderr: () => stderr, exit: () => exited };
-}
+import { bin, createFixture, parseResponse, startCli } from './helpers.js';
 
 /** Runs the bin to completion (for flags that never serve). */
 async function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -1,6 +1,9 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { silentLogger } from '@srv/core';
 import { startServer, type TestServer } from '@srv/core/testing';
 import { HTTPServer, type HTTPServerOptions } from '@srv/http';
@@ -109,4 +112,40 @@ export async function rawRequest(
   for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
   const raw = await t.exchange(Buffer.from(`${head}\r\n`, 'latin1'));
   return parseResponse(raw);
+}
+
+/** The built bin. */
+export const bin = fileURLToPath(new URL('../bin/srv-static.js', import.meta.url));
+
+export interface Running {
+  readonly child: ChildProcess;
+  readonly banner: string;
+  readonly port: number;
+  stdout(): string;
+  stderr(): string;
+  exit(): Promise<number | null>;
+}
+
+/** Starts the built bin and waits for its banner (the first stdout line). */
+export async function startCli(args: string[], cwd?: string): Promise<Running> {
+  const child = spawn(process.execPath, [bin, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  onTestFinished(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let stdout = '';
+  let stderr = '';
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const banner = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const newline = stdout.indexOf('\n');
+      if (newline !== -1) resolve(stdout.slice(0, newline));
+    });
+    void exited.then((code) => reject(new Error(`exited ${code} before the banner: ${stderr}`)));
+  });
+  const port = Number(/ port (\d+) /.exec(banner)?.[1]);
+  return { child, banner, port, stdout: () => stdout, stderr: () => stderr, exit: () => exited };
 }
