@@ -74,9 +74,20 @@ export function formatMapping(format: string, values: Readonly<Record<string, st
 }
 
 /** RFC 9110 IMF-fixdate (`Tue, 24 Nov 2026 19:02:57 GMT`), Python's `date_time_string`. */
-export function formatHttpDate(timestamp: number = Date.now()): string {
-  return new Date(timestamp).toUTCString();
+export function formatHttpDate(timestamp?: number): string {
+  if (timestamp !== undefined) return new Date(timestamp).toUTCString();
+  // Every response carries a Date; formatting one per second is enough (Node does the same).
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedDate = new Date(now).toUTCString();
+  }
+  return cachedDate;
 }
+
+let cachedSecond = -1;
+let cachedDate = '';
 
 const pad = (value: number, width = 2) => String(value).padStart(width, '0');
 

@@ -82,6 +82,21 @@ const reasonUnsafe = /[^\t\x20-\x7e\x80-\xff]/g;
 const headerNameToken = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const headerValueUnsafe = /[\r\n\0]/;
 
+function collapseLeadingSlashes(location: string): string {
+  return location.replace(/^[/\\]{2,}/, '/');
+}
+
+function validateHeader(name: string, value: string | readonly string[]): void {
+  if (!headerNameToken.test(name)) {
+    throw createHttpError('SRV_ERR_INVALID_HEADER', `invalid header name ${pythonRepr(name)}`);
+  }
+  for (const item of [value].flat()) {
+    if (headerValueUnsafe.test(item)) {
+      throw createHttpError('SRV_ERR_INVALID_HEADER', `header ${name} contains CR, LF or NUL`);
+    }
+  }
+}
+
 interface Informational {
   code: number;
   message: string;
@@ -252,40 +267,39 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
    * in the name or value is a coded error (`SRV_ERR_INVALID_HEADER`): that is response splitting.
    */
   sendHeader(name: string, value: string | number | readonly string[]): void {
-    if (!headerNameToken.test(name)) {
-      throw createHttpError('SRV_ERR_INVALID_HEADER', `invalid header name ${pythonRepr(name)}`);
-    }
-    const values = (Array.isArray(value) ? value : [value]).map((item) => String(item));
-    for (const item of values) {
-      if (headerValueUnsafe.test(item)) {
-        throw createHttpError('SRV_ERR_INVALID_HEADER', `header ${name} contains CR, LF or NUL`);
-      }
-    }
     const lower = name.toLowerCase();
+    let checked: string | string[] =
+      typeof value === 'string' ? value : Array.isArray(value) ? value.map(String) : String(value);
     if (lower === 'location') {
       // `//host/…` and `/\host/…` are scheme-relative to browsers: an open redirect.
-      for (let index = 0; index < values.length; index += 1) {
-        values[index] = values[index]!.replace(/^[/\\]{2,}/, '/');
-      }
+      checked =
+        typeof checked === 'string' ? collapseLeadingSlashes(checked) : checked.map(collapseLeadingSlashes);
     }
     if (this.#informational) {
-      for (const item of values) this.#informational.headers.push([name, item]);
+      validateHeader(name, checked);
+      for (const item of [checked].flat()) this.#informational.headers.push([name, item]);
       return;
     }
     if (this.res.headersSent) {
       throw createHttpError('SRV_ERR_HEADERS_SENT', `cannot send header ${name}: headers already sent`);
     }
+    try {
+      // Node validates names and values (CR, LF, NUL and other controls); its errors become coded ones.
+      if (this.res.hasHeader(name)) this.res.appendHeader(name, checked);
+      else this.res.setHeader(name, checked);
+    } catch (error) {
+      throw createHttpError('SRV_ERR_INVALID_HEADER', `invalid header ${pythonRepr(name)}`, { cause: error });
+    }
     if (lower === 'connection') {
-      const token = values.join(',').toLowerCase();
+      const token = String(checked).toLowerCase();
       if (token.includes('close')) this.closeConnection = true;
       else if (token.includes('keep-alive')) this.#close = false;
     }
-    this.res.appendHeader(name, values);
   }
 
   /**
-   * Python's `end_headers`: the header block is complete. Node sends it with the first body bytes
-   * (one packet for small responses), or on the next turn of the event loop when none come.
+   * Python's `end_headers`: the header block is complete. Node sends it with body bytes written in
+   * the same synchronous stretch (one packet for small responses), else as soon as the handler awaits.
    */
   endHeaders(): void {
     const informational = this.#informational;
@@ -296,7 +310,9 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
     }
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    setImmediate(() => {
+    // A handler that writes its body right away sends headers and body together; one that awaits
+    // something first sends the headers now, as Python's end_headers does.
+    queueMicrotask(() => {
       if (!this.res.headersSent && !this.res.writableEnded && !this.res.destroyed) this.flushHeaders();
     });
   }
@@ -337,7 +353,8 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
     const shortMessage = message ?? phrase;
     const longMessage = explain ?? explanation;
     this.logError('code %d, message %s', code, shortMessage);
-    this.sendResponse(code, shortMessage.replace(reasonUnsafe, ' '));
+    // The reason phrase echoes request bytes too: escaped like the page, so markup never comes back raw.
+    this.sendResponse(code, escapeHtml(shortMessage, false).replace(reasonUnsafe, ' '));
     this.sendHeader('Connection', 'close');
     let body: Buffer | undefined;
     if (code >= 200 && code !== 204 && code !== 205 && code !== 304) {

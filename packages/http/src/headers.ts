@@ -5,16 +5,25 @@
 export class HTTPHeaders implements Iterable<[string, string]> {
   /** `[name, value, name, value, …]` exactly as received (Node's `rawHeaders`). */
   readonly raw: readonly string[];
-  readonly #byName = new Map<string, string[]>();
+  #map: Map<string, string[]> | undefined;
 
   constructor(rawHeaders: readonly string[]) {
     this.raw = rawHeaders;
-    for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
-      const name = rawHeaders[index]!.toLowerCase();
-      const values = this.#byName.get(name);
-      if (values) values.push(rawHeaders[index + 1]!);
-      else this.#byName.set(name, [rawHeaders[index + 1]!]);
+  }
+
+  // Built on first use: many handlers never look at a header.
+  get #byName(): Map<string, string[]> {
+    if (this.#map) return this.#map;
+    const map = new Map<string, string[]>();
+    const raw = this.raw;
+    for (let index = 0; index + 1 < raw.length; index += 2) {
+      const name = raw[index]!.toLowerCase();
+      const values = map.get(name);
+      if (values) values.push(raw[index + 1]!);
+      else map.set(name, [raw[index + 1]!]);
     }
+    this.#map = map;
+    return map;
   }
 
   /** Number of header lines. */

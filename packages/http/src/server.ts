@@ -80,6 +80,8 @@ class Connection {
   bodyRequest: IncomingMessage | undefined;
   bodySince = 0;
   closing = false;
+  /** The connection's first chunk had no line break: its request line is longer than that chunk. */
+  firstLineOpen = false;
   /** The next request's handling waits for this (pipelined requests run one after another). */
   tail: Promise<void> = Promise.resolve();
   readonly done: Promise<void>;
@@ -258,8 +260,15 @@ export class HTTPServer extends TCPServer {
       if (this.#shuttingDown) {
         connection.close();
       } else {
-        this.#http.emit('connection', request);
-        connection.countData();
+        const first = await peekFirstChunk(request);
+        if (first !== undefined && !request.destroyed) {
+          connection.firstLineOpen = !first.includes(0x0a);
+          (request as Duplex & { setNoDelay?(value: boolean): unknown }).setNoDelay?.(true);
+          request.unshift(first);
+          this.#http.emit('connection', request);
+          connection.countData();
+          request.resume();
+        }
       }
       await connection.done;
     } finally {
@@ -289,7 +298,11 @@ export class HTTPServer extends TCPServer {
       });
     }
     res.once('close', () => this.#responseDone(connection));
-    connection.tail = connection.tail.then(() => this.#serve(connection, req, res, expectContinue));
+    // Pipelined requests wait for the one before; a lone request starts at once.
+    connection.tail =
+      connection.pending === 1
+        ? this.#serve(connection, req, res, expectContinue)
+        : connection.tail.then(() => this.#serve(connection, req, res, expectContinue));
   }
 
   #responseDone(connection: Connection): void {
@@ -352,14 +365,14 @@ export class HTTPServer extends TCPServer {
     const { res } = handler;
     let failed = false;
     try {
-      await handler.setup();
+      await settle(handler.setup());
       try {
-        if (!expectContinue || (await handler.handleExpect100())) await handler.handle();
+        if (!expectContinue || (await handler.handleExpect100())) await settle(handler.handle());
       } catch (error) {
         failed = true;
         this.#handlerFailed(handler, connection, error);
       } finally {
-        await handler.finish();
+        await settle(handler.finish());
       }
     } catch (error) {
       if (!failed) this.#handlerFailed(handler, connection, error);
@@ -375,9 +388,12 @@ export class HTTPServer extends TCPServer {
     this.handleError(connection.socket, connection.clientAddress, error);
     const { res } = handler;
     if (res.headersSent || res.writableEnded || res.destroyed) {
-      // Part of a response is out: the client can only learn of the failure from a cut connection.
-      res.destroy();
-      connection.socket.destroy();
+      // Part of a response is out: the client can only learn of the failure from a cut connection
+      // (what was written still goes out first; a chunked body then lacks its last chunk).
+      connection.closing = true;
+      const socket = connection.socket as Tagged & { uncork?(): void; writableCorked?: number };
+      while ((socket.writableCorked ?? 0) > 0) socket.uncork?.();
+      socket.end();
       return;
     }
     for (const name of res.getHeaderNames()) res.removeHeader(name);
@@ -403,8 +419,9 @@ export class HTTPServer extends TCPServer {
 
   /** Python's request-line and header limits, checked on what llhttp parsed. */
   #checkLimits(req: IncomingMessage): Problem | undefined {
-    const line = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
-    if (line.length > this.maxLineLength) return { code: 414 };
+    // `METHOD SP target SP HTTP/x.y CRLF`, as Python measures the raw line.
+    const lineLength = (req.method?.length ?? 0) + (req.url?.length ?? 0) + 12;
+    if (lineLength > this.maxLineLength) return { code: 414 };
     if (req.httpVersionMajor >= 2) {
       return { code: 505, message: `Invalid HTTP version (${req.httpVersionMajor}.${req.httpVersionMinor})` };
     }
@@ -525,11 +542,20 @@ export class HTTPServer extends TCPServer {
         return diagnoseRequestLine(line, this.maxLineLength) ?? { code: 400, requestline: line };
       case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
         return { code: 413, explain: error.reason ?? 'Chunk extensions too large' };
-      default:
+      default: {
+        const startsRequest =
+          (lineStart === 0 && connection.pending === 0) ||
+          raw.slice(Math.max(0, lineStart - 4), lineStart) === '\r\n\r\n';
+        if (startsRequest && /^[A-Za-z]+ \S/.test(line)) {
+          // The parser stopped inside a request line (e.g. a bad version token).
+          const problem = diagnoseRequestLine(line, this.maxLineLength);
+          if (problem) return problem;
+        }
         if (error.code && smugglingCodes.has(error.code)) {
           return { code: 400, message: 'Bad Request', explain: error.reason ?? 'Malformed request' };
         }
         return { code: 400, message: 'Bad Request', explain: error.reason ?? error.message };
+      }
     }
   }
 
@@ -544,9 +570,7 @@ export class HTTPServer extends TCPServer {
     if (newline === -1) {
       // One chunk inside one huge line: the request line when the connection's first bytes were
       // already in it, else a header.
-      return connection.fresh && connection.bytes() - raw.length < this.maxLineLength
-        ? { code: 414 }
-        : tooLarge;
+      return connection.fresh && connection.firstLineOpen ? { code: 414 } : tooLarge;
     }
     const head = raw.slice(0, newline).replace(/\r$/, '');
     return /\sHTTP\/\d+\.\d+$/.test(head) && !head.includes(':') ? { code: 414 } : tooLarge;
@@ -620,6 +644,42 @@ export class HTTPServer extends TCPServer {
       }
     }
   }
+}
+
+/** Awaits only what is a promise: a synchronous handler method costs no extra turn of the microtask queue. */
+function settle(value: unknown): Promise<unknown> | undefined {
+  return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function'
+    ? (value as Promise<unknown>)
+    : undefined;
+}
+
+/**
+ * Waits for a connection's first bytes (undefined when it closes first) and leaves the stream paused.
+ * Knowing whether they hold a line break tells a request line that overflows the parser (414) from a
+ * header that does (431); llhttp's error only shows the chunk it failed in.
+ */
+function peekFirstChunk(socket: Duplex): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const onData = (chunk: Buffer | string) => {
+      cleanup();
+      socket.pause();
+      resolve(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(undefined);
+    };
+    const cleanup = () => {
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('close', onEnd);
+      socket.off('error', onEnd);
+    };
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+    socket.once('close', onEnd);
+    socket.once('error', onEnd);
+  });
 }
 
 /** Python's `parse_request` checks of a request line llhttp refused; undefined when none applies. */
