@@ -1,4 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { groups } from './entries/index.js';
@@ -101,6 +102,7 @@ try {
   killAll();
 }
 
+if (machine.loadAverage) machine.loadAverage.end = os.loadavg()[0] ?? 0;
 await mkdir(path.join(outDir, 'svg'), { recursive: true });
 await writeFile(path.join(outDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
 await writeFile(path.join(outDir, 'latest.md'), renderMarkdown(report));

@@ -51,6 +51,8 @@ export interface MachineFacts {
   nginx?: string;
   loader: string;
   pinning: string;
+  /** 1-minute load average when the run started and ended: other work on the machine skews figures. */
+  loadAverage?: { start: number; end?: number };
 }
 
 /** A whole run. */
@@ -126,6 +128,11 @@ export function renderMarkdown(report: Report, svgDir = 'svg'): string {
     `- machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGB} GB, ${m.platform} ${m.kernel}`,
     `- Node ${m.node}${m.python ? ` · ${m.python}` : ''}${m.nginx ? ` · ${m.nginx}` : ''}`,
     `- load: ${m.loader} · pinning: ${m.pinning}`,
+    ...(m.loadAverage
+      ? [
+          `- 1-min load average: ${m.loadAverage.start.toFixed(2)} at start${m.loadAverage.end === undefined ? '' : `, ${m.loadAverage.end.toFixed(2)} at end`} (other work on the machine skews figures; compare within a run)`,
+        ]
+      : []),
     '- each figure: median of the rounds (min–max); entries of a group measured in alternation; ratios from the medians of this run',
     '',
   ];

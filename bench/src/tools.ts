@@ -68,6 +68,7 @@ export function machineFacts(loader: HttpLoader, pinning: Pinning): MachineFacts
     kernel: kernel(),
     node: process.version,
     loader: loader.kind === 'wrk' ? (versionOf(loader.path, ['-v'])?.split(' [')[0] ?? 'wrk') : 'autocannon',
+    loadAverage: { start: os.loadavg()[0] ?? 0 },
     pinning: pinning.taskset
       ? `servers on cpu ${pinning.serverCpus}, load on cpu ${pinning.loadCpus} (taskset)`
       : 'none (taskset missing or a single core)',
