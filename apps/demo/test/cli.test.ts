@@ -9,6 +9,9 @@ const names = [
   'pages',
   'threading',
   'forking',
+  'static',
+  'static-threading',
+  'cgi',
   'time',
   'time6',
 ];
@@ -24,6 +27,9 @@ describe('srv-demo list and usage', () => {
       ['7890', '7890'],
       ['7890', '7891'],
       ['7890', '7892'],
+      ['9876', '9876'],
+      ['9876', '9877'],
+      ['9876', '9878'],
       ['0.0.0.0:8765', '0.0.0.0:8765'],
       ['[::]:8765', '[::]:8765'],
     ]);
@@ -41,6 +47,8 @@ describe('srv-demo list and usage', () => {
     [[], /which server\?/],
     [['nosuch'], /no server named "nosuch"/],
     [['hello', '--slow', '1'], /--slow applies to pages, threading and forking, not hello/],
+    [['pages', '--directory', '.'], /--directory applies to static, static-threading and cgi, not pages/],
+    [['static', '--directory', '/no/such/dir'], /--directory "\/no\/such\/dir" is not a directory/],
     [['hello', '--port', '70000'], /--port must be a number from 0 to 65535/],
     [['pages', '--slow', 'abc'], /--slow must be a number of seconds/],
     [['all', '--port', '1'], /--port and --bind do not apply/],
