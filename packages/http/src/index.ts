@@ -9,5 +9,6 @@ export {
   type ProtocolVersion,
 } from './handler.js';
 export { HTTPHeaders } from './headers.js';
+export { ForkingHTTPServer, ThreadingHTTPServer } from './mixins.js';
 export { HTTPServer, type HTTPServerOptions, HTTPSServer } from './server.js';
 export { responses } from './status.js';

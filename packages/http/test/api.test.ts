@@ -7,9 +7,11 @@ describe('public API', () => {
     expect(Object.keys(api).sort()).toMatchInlineSnapshot(`
       [
         "BaseHTTPRequestHandler",
+        "ForkingHTTPServer",
         "HTTPHeaders",
         "HTTPSServer",
         "HTTPServer",
+        "ThreadingHTTPServer",
         "defaultErrorMessageFormat",
         "escapeHtml",
         "httpErrorCodes",
