@@ -327,6 +327,7 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
           env: environment,
           user,
           killGrace: options.killGrace,
+          hasInput: body !== undefined,
         });
         return await this.#serveScript(child, script, body?.source, depth);
       } finally {
@@ -357,8 +358,7 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     const { child } = script;
     const name = resolved.scriptName;
     forEachLine(child.stderr, (line) => this.logError('CGI script %s: %s', name, line));
-    if (input) input.pipe(child.stdin);
-    else child.stdin.end();
+    if (input && child.stdin) input.pipe(child.stdin);
 
     let failure: CgiError | undefined;
     const stop = (error: CgiError) => {
@@ -424,7 +424,7 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     } finally {
       if (overall) clearTimeout(overall);
       this.res.off('close', onClientGone);
-      if (input) input.unpipe(child.stdin);
+      if (input && child.stdin) input.unpipe(child.stdin);
       if (!script.hasExited) await script.kill('request finished');
     }
   }

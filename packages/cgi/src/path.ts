@@ -165,16 +165,16 @@ export async function resolveScript(
   }
   let urlPath = match.directory;
   let filePath = path.join(root, ...match.directory.split('/'));
-  let info: Stats;
+  let matchedReal: string;
   try {
-    info = await stat(filePath);
+    matchedReal = await realpath(filePath);
   } catch (cause) {
     if (isMissing(cause)) throw createCgiError('SRV_ERR_CGI_NOT_FOUND', `no CGI directory ${filePath}`);
     throw createCgiError('SRV_ERR_CGI_FORBIDDEN', `cannot read ${filePath}`, { cause });
   }
+  let info: Stats | undefined;
   let index = 0;
-  for (;;) {
-    if (!info.isDirectory()) break;
+  while (info === undefined || info.isDirectory()) {
     const segment = segments[index];
     if (segment === undefined || segment === '') {
       throw createCgiError('SRV_ERR_CGI_FORBIDDEN', `${urlPath} is a directory`);
@@ -191,16 +191,19 @@ export async function resolveScript(
   }
   if (!info.isFile()) throw createCgiError('SRV_ERR_CGI_FORBIDDEN', `${filePath} is not a regular file`);
   const real = await realpath(filePath);
-  const allowed = await Promise.all(
-    cgiDirectories.map((directory) =>
-      realpath(path.join(root, ...normalizeCgiDirectory(directory).split('/'))).catch(() => undefined),
-    ),
-  );
-  if (!allowed.some((directory) => directory !== undefined && isInside(real, directory))) {
-    throw createCgiError(
-      'SRV_ERR_CGI_FORBIDDEN',
-      `${filePath} resolves to ${real}, outside the CGI directories`,
+  // The matched directory is the usual home; the others only matter for a symlink between them.
+  if (!isInside(real, matchedReal)) {
+    const allowed = await Promise.all(
+      cgiDirectories.map((directory) =>
+        realpath(path.join(root, ...normalizeCgiDirectory(directory).split('/'))).catch(() => undefined),
+      ),
     );
+    if (!allowed.some((directory) => directory !== undefined && isInside(real, directory))) {
+      throw createCgiError(
+        'SRV_ERR_CGI_FORBIDDEN',
+        `${filePath} resolves to ${real}, outside the CGI directories`,
+      );
+    }
   }
   const rest = segments.slice(index);
   return {

@@ -1,4 +1,5 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { createCgiError } from './errors.js';
 import type { UserIds } from './user.js';
 
@@ -20,14 +21,19 @@ export interface ScriptSpawnOptions {
   readonly user?: UserIds | undefined;
   /** Milliseconds between SIGTERM and SIGKILL. */
   readonly killGrace: number;
+  /** Give the script a stdin pipe; without one it reads `/dev/null` (one pipe less per request). */
+  readonly hasInput: boolean;
 }
+
+/** A script's child process: stdout and stderr always piped, stdin only when there is a body. */
+export type ScriptChild = ChildProcessByStdio<Writable | null, Readable, Readable>;
 
 /**
  * One running script. It leads its own process group, so `kill()` reaches whatever it started too (a
  * shell's `sleep`, a pipeline) and nothing is left holding the output pipe open.
  */
 export class ScriptProcess {
-  readonly child: ChildProcessWithoutNullStreams;
+  readonly child: ScriptChild;
   /** Settles when the script has exited. */
   readonly exited: Promise<ScriptExit>;
   /** Why the server stopped it, once it has. */
@@ -36,7 +42,7 @@ export class ScriptProcess {
   readonly #killGrace: number;
   #killing: Promise<ScriptExit> | undefined;
 
-  private constructor(child: ChildProcessWithoutNullStreams, killGrace: number) {
+  private constructor(child: ScriptChild, killGrace: number) {
     this.child = child;
     this.#killGrace = killGrace;
     this.exited = new Promise<ScriptExit>((resolve) => {
@@ -46,7 +52,7 @@ export class ScriptProcess {
       });
     });
     // A script that stops reading its input must not crash the server with EPIPE.
-    child.stdin.on('error', () => {});
+    child.stdin?.on('error', () => {});
   }
 
   /** True once the script has exited. */
@@ -91,17 +97,17 @@ export class ScriptProcess {
    * `EACCES` becomes `SRV_ERR_CGI_FORBIDDEN` (403), anything else `SRV_ERR_CGI_SPAWN_FAILED` (500).
    */
   static async start(options: ScriptSpawnOptions): Promise<ScriptProcess> {
-    let child: ChildProcessWithoutNullStreams;
+    let child: ScriptChild;
     try {
       child = spawn(options.command, [...options.args], {
         cwd: options.cwd,
         env: options.env,
-        stdio: 'pipe',
+        stdio: [options.hasInput ? 'pipe' : 'ignore', 'pipe', 'pipe'],
         detached: true,
         shell: false,
         windowsHide: true,
         ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
-      });
+      }) as ScriptChild;
     } catch (cause) {
       throw createCgiError('SRV_ERR_CGI_SPAWN_FAILED', `cannot run ${options.command}: ${String(cause)}`, {
         cause,

@@ -74,6 +74,9 @@ describe('resolveScript', () => {
     await writeFile(path.join(outside, 'evil.sh'), '#!/bin/sh\n');
     await chmod(path.join(outside, 'evil.sh'), 0o755);
     await symlink(path.join(outside, 'evil.sh'), path.join(root, 'cgi-bin', 'link.sh'));
+    await mkdir(path.join(root, 'htbin'));
+    await writeFile(path.join(root, 'htbin', 'other.sh'), '#!/bin/sh\n');
+    await symlink(path.join(root, 'htbin', 'other.sh'), path.join(root, 'cgi-bin', 'other.sh'));
   });
   afterAll(async () => {
     await rm(root, { recursive: true, force: true });
@@ -90,6 +93,14 @@ describe('resolveScript', () => {
     expect(script.scriptFilename.endsWith(path.join('cgi-bin', 'sub', 'deep.sh'))).toBe(true);
     expect(script.directory).toBe(path.dirname(script.scriptFilename));
     expect((await resolveScript(root, '/cgi-bin/run.sh', ['/cgi-bin'])).pathInfo).toBe('');
+  });
+
+  it('follows a symlink only into another CGI directory', async () => {
+    const script = await resolveScript(root, '/cgi-bin/other.sh', ['/cgi-bin', '/htbin']);
+    expect(script.scriptFilename.endsWith(path.join('htbin', 'other.sh'))).toBe(true);
+    await expect(resolveScript(root, '/cgi-bin/other.sh', ['/cgi-bin'])).rejects.toMatchObject({
+      status: 403,
+    });
   });
 
   it('reports the execute bit', async () => {
