@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { readUntil } from '@srv/core/testing';
-import { describe, expect, it } from 'vitest';
+import { HTTPServer } from '@srv/http';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { CGIHTTPRequestHandler } from '../src/index.js';
 import { isAlive, isRoot, parseEnvLines, rawRequest, startCgi, www } from './helpers.js';
 
 const cgiBin = path.join(www, 'cgi-bin');
@@ -151,6 +153,35 @@ describe('environment (RFC 3875 §4.1)', () => {
     expect(
       ((await (await fetch(`${off.origin}/cgi-bin/env.py?foo`)).json()) as { argv: string[] }).argv,
     ).toEqual([]);
+  });
+});
+
+describe('identity', () => {
+  it('AUTH_TYPE and REMOTE_USER come only from a subclass that authenticated', async () => {
+    class Authenticated extends CGIHTTPRequestHandler.withOptions({ directory: www }) {
+      override async doGET(): Promise<void> {
+        if (this.headers.get('x-test-login') === 'ann') this.remoteUser = { type: 'Basic', user: 'ann' };
+        await super.doGET();
+      }
+    }
+    const { startServer } = await import('@srv/core/testing');
+    const t = await startServer(new HTTPServer(['127.0.0.1', 0], Authenticated, { quiet: true }));
+    onTestFinished(() => t.close());
+    const signedIn = parseEnvLines(
+      await (await fetch(`${t.origin}/cgi-bin/env.sh`, { headers: { 'x-test-login': 'ann' } })).text(),
+    );
+    expect(signedIn).toMatchObject({ AUTH_TYPE: 'Basic', REMOTE_USER: 'ann' });
+    const anonymous = parseEnvLines(
+      await (await fetch(`${t.origin}/cgi-bin/env.sh`, { headers: { 'remote-user': 'root' } })).text(),
+    );
+    expect(anonymous).not.toHaveProperty('AUTH_TYPE');
+    expect(anonymous).not.toHaveProperty('REMOTE_USER');
+  });
+
+  it('as root, an unknown scriptUser refuses to run scripts (500) rather than run them as root', async () => {
+    const t = await startCgi({ scriptUser: 'srv-cgi-no-such-user' });
+    const response = await rawRequest(t, 'GET /htbin/hello.sh HTTP/1.1');
+    expect(response.status).toBe(isRoot ? 500 : 200);
   });
 });
 
