@@ -37,11 +37,19 @@ export interface DemoRun {
   readonly exit: Promise<Exit>;
   /** Sends `signal` and waits for the exit. */
   stop(signal?: NodeJS.Signals): Promise<Exit>;
+  /** Sends SIGINT to the whole process group (started with `group`), children included, and waits. */
+  interrupt(): Promise<Exit>;
 }
 
-/** Starts `srv-demo <args>`; killed (SIGKILL) at the end of the test if still running. */
-export function runDemo(args: readonly string[]): DemoRun {
-  const child = spawn(process.execPath, [binPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `srv-demo <args>`; killed (SIGKILL) at the end of the test if still running. With `group`,
+ * it leads its own process group, so {@link DemoRun.interrupt} can signal it as a terminal's Ctrl-C does.
+ */
+export function runDemo(args: readonly string[], options: { group?: boolean } = {}): DemoRun {
+  const child = spawn(process.execPath, [binPath, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.group ?? false,
+  });
   const stdout: string[] = [];
   let stderr = '';
   const waiters = new Set<() => void>();
@@ -70,7 +78,8 @@ export function runDemo(args: readonly string[]): DemoRun {
   });
   onTestFinished(async () => {
     if (!exited) {
-      child.kill('SIGKILL');
+      if (options.group) process.kill(-child.pid!, 'SIGKILL');
+      else child.kill('SIGKILL');
       await closed;
     }
   });
@@ -120,6 +129,12 @@ export function runDemo(args: readonly string[]): DemoRun {
       await closed;
       return result;
     },
+    async interrupt() {
+      if (!exited) process.kill(-child.pid!, 'SIGINT');
+      const result = await exit;
+      await closed;
+      return result;
+    },
   };
 }
 
@@ -142,8 +157,12 @@ export interface StartedDemo extends DemoRun {
 }
 
 /** Starts one server on a free port and waits for its banner (the first stdout line). */
-export async function startDemo(name: string, args: readonly string[] = []): Promise<StartedDemo> {
-  const run = runDemo([name, '--port', '0', ...args]);
+export async function startDemo(
+  name: string,
+  args: readonly string[] = [],
+  options: { group?: boolean } = {},
+): Promise<StartedDemo> {
+  const run = runDemo([name, '--port', '0', ...args], options);
   await run.line(/./);
   const match = bannerPattern.exec(run.stdout[0]!);
   if (!match) throw new Error(`first line is not a banner: ${JSON.stringify(run.stdout[0])}`);

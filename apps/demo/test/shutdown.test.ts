@@ -13,8 +13,9 @@ function requestPages(demo: StartedDemo, count: number): Promise<Array<{ status:
 async function expectAllAnswered(
   demo: DemoRun,
   answers: Promise<Array<{ status: number; body: string }>>,
+  how: 'SIGTERM' | 'Ctrl-C' = 'SIGTERM',
 ): Promise<void> {
-  const exit = await demo.stop('SIGTERM');
+  const exit = how === 'Ctrl-C' ? await demo.interrupt() : await demo.stop('SIGTERM');
   for (const { status, body } of await answers) {
     expect(status).toBe(200);
     expect(body).toContain('<p>Home Page Like This and Nobody Care</p>\n  </body>\n</html>\n');
@@ -40,5 +41,17 @@ describe('SIGTERM while slow requests are in flight: all answered in full, exit 
     // The access line is written before the handler blocks: the first request is running.
     await demo.stderrMatch(/"GET \/ HTTP\/1\.1" 200/);
     await expectAllAnswered(demo, answers);
+  });
+});
+
+describe('Ctrl-C (SIGINT to the process group, children included) while slow requests are in flight', () => {
+  test.each([
+    ['threading', /^Handling with thread /],
+    ['forking', /^Handling with forking /],
+  ])('%s: all answered in full, exit 0', async (name, handling) => {
+    const demo = await startDemo(name, ['--slow', '1'], { group: true });
+    const answers = requestPages(demo, 2);
+    await demo.lines(handling, 2);
+    await expectAllAnswered(demo, answers, 'Ctrl-C');
   });
 });

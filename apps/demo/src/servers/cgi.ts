@@ -5,8 +5,11 @@
 import { CGIHTTPRequestHandler } from '@srv/cgi';
 import { ForkingMixIn } from '@srv/concurrency';
 import { HTTPServer } from '@srv/http';
+import { keepChildThroughCtrlC } from '../children.js';
 import type { DemoOptions } from '../options.js';
 import type { DirectoryData } from './static.js';
+
+keepChildThroughCtrlC();
 
 /**
  * `CGIHTTPRequestHandler` serving the directory given to srv-demo, read from the server's

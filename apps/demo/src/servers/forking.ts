@@ -4,8 +4,11 @@
  */
 import { ForkingMixIn } from '@srv/concurrency';
 import { HTTPServer } from '@srv/http';
+import { keepChildThroughCtrlC } from '../children.js';
 import { type DemoOptions, graceFor, type PagesData } from '../options.js';
 import { PagesRequestHandler } from './pages.js';
+
+keepChildThroughCtrlC();
 
 /** The pages handler, announcing the process it runs in (it runs in a child process). */
 export class ForkingRequestHandler extends PagesRequestHandler {
