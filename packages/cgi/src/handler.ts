@@ -137,6 +137,22 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     return this.constructor as unknown as CGIStatics;
   }
 
+  /** Refuses a body over `maxBodySize` before the client sends it, instead of after `100 Continue`. */
+  override handleExpect100(): boolean | Promise<boolean> {
+    const length = Number(this.headers.get('content-length'));
+    if (Number.isFinite(length) && length > this.cgiOptions.maxBodySize) {
+      this.closeConnection = true;
+      this.#fail(
+        createCgiError(
+          'SRV_ERR_CGI_BODY_TOO_LARGE',
+          `request body of ${length} bytes, limit ${this.cgiOptions.maxBodySize}`,
+        ),
+      );
+      return false;
+    }
+    return super.handleExpect100();
+  }
+
   /** GET: a script under a CGI directory, any other path a file. */
   override async doGET(): Promise<void> {
     await this.#route(this.path, 0);

@@ -100,6 +100,10 @@ describe('environment (RFC 3875 §4.1)', () => {
       '5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n',
     );
     expect(chunked.status).toBe(413);
+    const expecting = await t.exchange(
+      'POST /cgi-bin/env.pl HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n',
+    );
+    expect(expecting.toString('latin1')).toMatch(/^HTTP\/1\.1 413 /);
     expect(t.lines.some((line) => line.includes('BODY='))).toBe(false);
   });
 
