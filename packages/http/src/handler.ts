@@ -79,6 +79,12 @@ export type HTTPHandlerClass = (new (
 // Reason phrases go on the status line: anything outside visible Latin-1 would be rejected by Node
 // (or, in Python, could split the response), so it becomes a space.
 const reasonUnsafe = /[^\t\x20-\x7e\x80-\xff]/g;
+const hasReasonUnsafe = /[^\t\x20-\x7e\x80-\xff]/;
+const resolved = Promise.resolve();
+
+function cleanReason(reason: string): string {
+  return hasReasonUnsafe.test(reason) ? reason.replace(reasonUnsafe, ' ') : reason;
+}
 const headerNameToken = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const headerValueUnsafe = /[\r\n\0]/;
 
@@ -210,18 +216,19 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
   }
 
   /** Dispatches to `do<METHOD>()`; 501 `Unsupported method ('X')` when there is none. */
-  override async handle(): Promise<void> {
+  override handle(): void | Promise<void> {
     const method = (this as unknown as Record<string, unknown>)[`do${this.command}`];
     if (typeof method !== 'function') {
       this.sendError(501, `Unsupported method (${pythonRepr(this.command)})`);
       return;
     }
-    await (method as () => unknown).call(this);
+    return (method as () => void | Promise<void>).call(this);
   }
 
   /** Ends the response (what the handler wrote is flushed). */
-  override async finish(): Promise<void> {
+  override finish(): Promise<void> {
     if (!this.res.writableEnded) this.res.end();
+    return resolved;
   }
 
   /**
@@ -252,14 +259,14 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
       throw createHttpError('SRV_ERR_INVALID_HEADER', `status message contains CR, LF or NUL`);
     }
     if (code < 200) {
-      this.#informational = { code, message: reason.replace(reasonUnsafe, ' '), headers: [] };
+      this.#informational = { code, message: cleanReason(reason), headers: [] };
       return;
     }
     if (this.res.headersSent) {
       throw createHttpError('SRV_ERR_HEADERS_SENT', `cannot send status ${code}: headers already sent`);
     }
     this.res.statusCode = code;
-    this.res.statusMessage = reason.replace(reasonUnsafe, ' ');
+    this.res.statusMessage = cleanReason(reason);
   }
 
   /**
@@ -354,7 +361,7 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
     const longMessage = explain ?? explanation;
     this.logError('code %d, message %s', code, shortMessage);
     // The reason phrase echoes request bytes too: escaped like the page, so markup never comes back raw.
-    this.sendResponse(code, escapeHtml(shortMessage, false).replace(reasonUnsafe, ' '));
+    this.sendResponse(code, cleanReason(escapeHtml(shortMessage, false)));
     this.sendHeader('Connection', 'close');
     let body: Buffer | undefined;
     if (code >= 200 && code !== 204 && code !== 205 && code !== 304) {

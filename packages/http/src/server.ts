@@ -290,13 +290,9 @@ export class HTTPServer extends TCPServer {
     if (connection.phase === 'idle') connection.readingSince = this.#now();
     connection.phase = 'active';
     connection.pending += 1;
-    if (!req.complete) {
-      connection.bodyRequest = req;
-      connection.bodySince = connection.readingSince;
-      req.once('end', () => {
-        if (connection.bodyRequest === req) connection.bodyRequest = undefined;
-      });
-    }
+    // The ticker checks `complete`; no per-request listener needed.
+    connection.bodyRequest = req;
+    connection.bodySince = connection.readingSince;
     res.once('close', () => this.#responseDone(connection));
     // Pipelined requests wait for the one before; a lone request starts at once.
     connection.tail =
