@@ -110,6 +110,22 @@ describe('timeouts enforced by srv', () => {
     expect(idle).toBeLessThan(5000);
   });
 
+  it('closes a connection whose body trickles past requestTimeout', async () => {
+    const t = await serve(HelloHandler, { requestTimeout: 300, headersTimeout: 300 });
+    const socket = await t.connect();
+    const started = performance.now();
+    socket.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n');
+    const timer = setInterval(() => socket.write('x'), 50);
+    onTestFinished(() => clearInterval(timer));
+    await readUntil(socket, () => false);
+    clearInterval(timer);
+    const elapsed = performance.now() - started;
+    expect(socket.destroyed || socket.readableEnded).toBe(true);
+    expect(elapsed).toBeGreaterThanOrEqual(250);
+    expect(elapsed).toBeLessThan(5000);
+    expect(t.log.some((line) => line.includes('not complete after 300 ms'))).toBe(true);
+  });
+
   it('keeps a keep-alive connection that stays busy', async () => {
     const t = await serve(HelloHandler, { keepAliveTimeout: 300 });
     const socket = await t.connect();
@@ -162,6 +178,28 @@ describe('shutdown', () => {
       expect(body).toBe('done');
     }
     await shutdown;
+  });
+});
+
+describe('shutdown deadline', () => {
+  it('destroys connections still busy after graceMs', async () => {
+    let started = false;
+    class Stuck extends BaseHTTPRequestHandler {
+      async doGET(): Promise<void> {
+        started = true;
+        await new Promise(() => {});
+      }
+    }
+    const t = await serve(Stuck, { graceMs: 200 });
+    const socket = await t.connect();
+    socket.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+    await vi.waitFor(() => expect(started).toBe(true));
+    const shutdownAt = performance.now();
+    const closed = readUntil(socket, () => false);
+    await t.server.shutdown();
+    await closed;
+    expect(performance.now() - shutdownAt).toBeGreaterThanOrEqual(150);
+    expect(t.log.some((line) => line.includes('still busy after 200 ms'))).toBe(true);
   });
 });
 
