@@ -50,7 +50,7 @@ export class ForkingDispatcher extends PoolDispatcher<ChildSlot> {
         { max: 'maxChildren', min: 'minChildren' },
         {
           max,
-          min: Math.min(options.minChildren ?? 2, max),
+          min: options.minChildren ?? Math.min(2, max),
           maxQueue: options.maxQueue ?? 1024,
           idleTimeout: 0,
           blockOnClose: options.blockOnClose ?? true,

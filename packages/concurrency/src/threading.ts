@@ -55,7 +55,7 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
         { max: 'maxThreads', min: 'minThreads' },
         {
           max: options.maxThreads ?? 64,
-          min: Math.min(options.minThreads ?? 1, options.maxThreads ?? 64),
+          min: options.minThreads ?? Math.min(1, options.maxThreads ?? 64),
           maxQueue: options.maxQueue ?? 1024,
           idleTimeout: options.idleTimeout ?? 30_000,
           // Python never joins daemon threads.

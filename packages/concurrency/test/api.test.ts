@@ -38,4 +38,23 @@ describe('public API', () => {
     expect(concurrency.isPrimary).toBe(true);
     expect(concurrency.isWorker).toBe(false);
   });
+
+  it('rejects impossible pool sizes with SRV_ERR_INVALID_OPTION', () => {
+    expect(() => concurrency.threading({ maxThreads: 0 })).toThrow(
+      expect.objectContaining({ code: 'SRV_ERR_INVALID_OPTION' }),
+    );
+    expect(() => concurrency.forking({ maxChildren: 2, minChildren: 3 })).toThrow(
+      expect.objectContaining({ code: 'SRV_ERR_INVALID_OPTION' }),
+    );
+    expect(() => concurrency.threading({ maxQueue: -1 })).toThrow(
+      expect.objectContaining({ code: 'SRV_ERR_INVALID_OPTION' }),
+    );
+  });
+
+  it('documents the defaults it uses', () => {
+    const threads = concurrency.threading();
+    const children = concurrency.forking();
+    expect([threads.name, threads.pauseOnConnect, threads.handlesTls]).toEqual(['threading', false, false]);
+    expect([children.name, children.pauseOnConnect, children.handlesTls]).toEqual(['forking', true, true]);
+  });
 });
