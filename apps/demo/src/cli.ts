@@ -10,7 +10,7 @@ import { type Command, parseCommand, USAGE, UsageError } from './args.js';
 import { type Demo, type DemoServer, demos, findDemo } from './demos.js';
 
 // apps/demo/sample, beside dist/ (and beside src/ when run from source).
-const sampleDirectory = fileURLToPath(new URL('../sample/', import.meta.url)).replace(/\/$/, '');
+const sampleDirectory = fileURLToPath(new URL('../sample', import.meta.url));
 
 type RunCommand = Extract<Command, { command: 'run' }>;
 
