@@ -11,7 +11,13 @@ import {
   TCPServer,
 } from '@srv/core';
 import { pythonRepr } from './format.js';
-import type { BaseHTTPRequestHandler, HTTPExchange, HTTPHandlerClass, ProtocolVersion } from './handler.js';
+import {
+  type BaseHTTPRequestHandler,
+  type HTTPExchange,
+  type HTTPHandlerClass,
+  type ProtocolVersion,
+  resolvedFinish,
+} from './handler.js';
 
 /** Options of {@link HTTPServer}; each also readable as a static field of a subclass. */
 export interface HTTPServerOptions extends BaseServerOptions {
@@ -361,14 +367,19 @@ export class HTTPServer extends TCPServer {
     const { res } = handler;
     let failed = false;
     try {
-      await settle(handler.setup());
+      const setup = settle(handler.setup());
+      if (setup) await setup;
       try {
-        if (!expectContinue || (await handler.handleExpect100())) await settle(handler.handle());
+        if (!expectContinue || (await handler.handleExpect100())) {
+          const handled = settle(handler.handle());
+          if (handled) await handled;
+        }
       } catch (error) {
         failed = true;
         this.#handlerFailed(handler, connection, error);
       } finally {
-        await settle(handler.finish());
+        const finished = settle(handler.finish());
+        if (finished) await finished;
       }
     } catch (error) {
       if (!failed) this.#handlerFailed(handler, connection, error);
@@ -644,7 +655,7 @@ export class HTTPServer extends TCPServer {
 
 /** Awaits only what is a promise: a synchronous handler method costs no extra turn of the microtask queue. */
 function settle(value: unknown): Promise<unknown> | undefined {
-  return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function'
+  return value !== resolvedFinish && typeof (value as PromiseLike<unknown> | undefined)?.then === 'function'
     ? (value as Promise<unknown>)
     : undefined;
 }
