@@ -21,6 +21,9 @@ delete process.env[childNameVariable];
 
 // The parent is gone (even SIGKILLed: the IPC pipe closes): nobody can hand us work or read our answers.
 process.on('disconnect', () => process.exit(0));
+// Ctrl-C reaches the whole process group: the parent decides (it drains, then lets us go), so a
+// terminal's SIGINT must not cut our connection short or make the parent respawn us mid-shutdown.
+process.on('SIGINT', () => {});
 
 const send = (message: FromWorker) => {
   if (process.connected) process.send?.(message, undefined, {}, () => {});

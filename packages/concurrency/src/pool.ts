@@ -334,7 +334,7 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
       job.workerDone();
     }
     if (this.#closing) return;
-    if (this.#workers.size + this.#starting < this.limits.min) {
+    if (!this.#shuttingDown && this.#workers.size + this.#starting < this.limits.min) {
       this.#grow().then(
         () => this.#pump(),
         (error: unknown) => this.#startFailed(error),

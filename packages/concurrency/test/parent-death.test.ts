@@ -20,8 +20,8 @@ function isRunning(pid: number): boolean {
   }
 }
 
-describe('a forking primary killed with SIGKILL', () => {
-  it('leaves no child behind', async () => {
+describe('the forking primary process', () => {
+  it('killed with SIGKILL leaves no child behind', async () => {
     const parent = spawn(process.execPath, [new URL('./fixtures/parent.js', import.meta.url).pathname], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -57,5 +57,39 @@ describe('a forking primary killed with SIGKILL', () => {
     while (pids.some(isRunning) && Date.now() < deadline) await delay(25);
     expect(pids.filter(isRunning)).toEqual([]);
     await clientClosed;
+  });
+
+  it('Ctrl-C (SIGINT to the whole process group) lets the parent drain: children do not die first', async () => {
+    const parent = spawn(process.execPath, [new URL('./fixtures/parent.js', import.meta.url).pathname], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true,
+    });
+    onTestFinished(() => {
+      if (parent.exitCode === null && parent.signalCode === null) process.kill(-parent.pid!, 'SIGKILL');
+    });
+    parent.stdout.setEncoding('utf8');
+    let output = '';
+    while (!output.includes('\n')) {
+      const [chunk] = (await once(parent.stdout, 'data')) as [string];
+      output += chunk;
+    }
+    const { port, pids } = JSON.parse(output) as { port: number; pids: number[] };
+    const client = connect({ host: '127.0.0.1', port });
+    onTestFinished(() => {
+      client.destroy();
+    });
+    client.setEncoding('utf8');
+    const [greeting] = (await once(client, 'data')) as [string];
+    expect(pids).toContain(JSON.parse(greeting).pid);
+    const exited = once(parent, 'exit');
+    process.kill(-parent.pid!, 'SIGINT');
+    // The child serving us ignores the terminal's SIGINT and goes on until we are done.
+    client.write('still here\n');
+    const [echo] = (await once(client, 'data')) as [string];
+    expect(echo).toBe('still here\n');
+    client.end();
+    const [code, signal] = await exited;
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    expect(pids.filter(isRunning)).toEqual([]);
   });
 });
