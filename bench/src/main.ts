@@ -12,8 +12,8 @@ import { chooseHttpLoader, ensureDebianTools, machineFacts } from './tools.js';
 const usage = `usage: pnpm bench [--quick] [--only group,group] [--rounds N] [--seconds S] [--out DIR]
   --quick      every entry briefly (a smoke test); results go to bench/results/tmp/quick
   --only       run only these groups (${groups.map((group) => group.id).join(', ')})
-  --rounds     rounds per entry (default 3; 1 with --quick)
-  --seconds    seconds per measurement (default per group, 5)
+  --rounds     rounds per entry (default 5; 1 with --quick)
+  --seconds    seconds per measurement (default per group, 3)
   --out        output directory (default bench/results)
   --loader     HTTP load generator: wrk (default when installed) or autocannon`;
 

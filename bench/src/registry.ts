@@ -103,7 +103,7 @@ export interface EntryDef {
   setup(ctx: EntryContext): EntryPlan | Promise<EntryPlan>;
 }
 
-/** `of / to` on the group's metric, computed from the medians of the same run. */
+/** `of / to` on the group's metric: the median of the per-round ratios of the same run. */
 export interface RatioDef {
   of: string;
   to: string;
@@ -136,7 +136,7 @@ export interface GroupDef {
   metric: FigureName;
   /** Further figures shown in the table. */
   extra?: FigureName[];
-  /** Seconds per measurement (full run); `--quick` uses a fraction. Default 5. */
+  /** Seconds per measurement (full run); `--quick` uses 1 (HTTP) or 0.5. Default 3. */
   seconds?: number;
   /** Creates fixtures (files, scripts) in `ctx.dir` before any entry starts. */
   prepare?(ctx: GroupContext): void | Promise<void>;

@@ -111,7 +111,11 @@ export function formatRatio(result: RatioResult): string {
   const goal = result.goal
     ? ` · goal ${result.goal.min !== undefined ? `≥ ${result.goal.min}×` : ''}${result.goal.max !== undefined ? `≤ ${result.goal.max}×` : ''} ${result.met ? '✅' : '❌'}`
     : '';
-  return `${result.value.toFixed(2)}×${goal}`;
+  const range =
+    result.range && result.range.n > 1
+      ? ` (${result.range.min.toFixed(2)}–${result.range.max.toFixed(2)})`
+      : '';
+  return `${result.value.toFixed(2)}×${range}${goal}`;
 }
 
 function labelOf(group: GroupResult, id: string): string {
@@ -133,7 +137,7 @@ export function renderMarkdown(report: Report, svgDir = 'svg'): string {
           `- 1-min load average: ${m.loadAverage.start.toFixed(2)} at start${m.loadAverage.end === undefined ? '' : `, ${m.loadAverage.end.toFixed(2)} at end`} (other work on the machine skews figures; compare within a run)`,
         ]
       : []),
-    '- each figure: median of the rounds (min–max); entries of a group measured in alternation; ratios from the medians of this run',
+    '- each figure: median of the rounds (min–max); entries of a group measured in alternation; each ratio: median (min–max) of the per-round ratios of this run',
     '',
   ];
   const headline = report.groups.flatMap((group) =>

@@ -226,13 +226,14 @@ function hasNumber(figures: Figures, metric: keyof Figures): boolean {
 /** Runs one group: fixtures, setup, memory, alternating rounds, ratios. Stops everything it started. */
 export async function runGroup(group: GroupDef, options: RunOptions): Promise<GroupResult> {
   const log = options.log ?? (() => {});
-  const rounds = options.rounds ?? (options.quick ? 1 : 3);
+  const rounds = options.rounds ?? (options.quick ? 1 : 5);
   const isHttp = group.load.kind === 'http';
-  const seconds = options.seconds ?? (options.quick ? (isHttp ? 1 : 0.5) : (group.seconds ?? 5));
+  const seconds = options.seconds ?? (options.quick ? (isHttp ? 1 : 0.5) : (group.seconds ?? 3));
   const dir = await mkdtemp(path.join(os.tmpdir(), `srv-bench-${group.id}-`));
   await chmod(dir, 0o755);
   const untrack = [trackTemp(dir)];
   const prepared: Prepared[] = [];
+  const perRound = new Map<string, (number | undefined)[]>();
   try {
     await group.prepare?.({ quick: options.quick, dir });
     for (const def of group.entries) {
@@ -299,6 +300,8 @@ export async function runGroup(group: GroupDef, options: RunOptions): Promise<Gr
       for (const item of measured) await measure(item, Math.min(2, seconds)).catch(() => undefined);
     }
     const failures = new Map<string, string>();
+    for (const item of measured)
+      perRound.set(item.def.id, new Array<number | undefined>(rounds).fill(undefined));
     for (let round = 0; round < rounds; round += 1) {
       for (const item of alternate(measured, round)) {
         if (item.proc && item.proc.child.exitCode !== null) {
@@ -312,6 +315,7 @@ export async function runGroup(group: GroupDef, options: RunOptions): Promise<Gr
             failures.set(item.def.id, `mostly errors (${figures.errors} errors)`);
           } else if (hasNumber(figures, group.metric)) {
             item.result.runs.push(figures);
+            perRound.get(item.def.id)![round] = figures[group.metric];
           } else {
             failures.set(item.def.id, 'the load produced no figure');
           }
@@ -351,7 +355,7 @@ export async function runGroup(group: GroupDef, options: RunOptions): Promise<Gr
     seconds,
     rounds,
     entries: prepared.map((item) => item.result),
-    ratios: (group.ratios ?? []).map((def) => ratio(def, group.metric, medians)),
+    ratios: (group.ratios ?? []).map((def) => ratio(def, group.metric, medians, perRound)),
     goals: (group.goals ?? []).map((def) => goal(def, group.metric, medians.get(def.entry))),
   };
 }

@@ -37,6 +37,8 @@ export interface RatioResult {
   to: string;
   figure: FigureName;
   value?: number;
+  /** Min and max of the per-round ratios, when the value is their median. */
+  range?: { min: number; max: number; n: number };
   goal?: { min?: number; max?: number };
   /** Whether the goal is met (absent without a goal or a value). */
   met?: boolean;
@@ -51,11 +53,16 @@ function meets(value: number, goal: { min?: number; max?: number } | undefined):
   return true;
 }
 
-/** `of / to` on the medians of `figure`; a missing side gives `missing` instead of a value. */
+/**
+ * `of / to` on `figure`. With per-round figures, each round's pair (measured moments apart, in
+ * alternation) gives a ratio and the value is their median, which resists load that drifts during a
+ * run; otherwise (or without a complete pair) the ratio of the medians. A missing side gives `missing`.
+ */
 export function ratio(
   def: RatioDef,
   figure: FigureName,
   medians: ReadonlyMap<string, number | undefined>,
+  rounds?: ReadonlyMap<string, readonly (number | undefined)[]>,
 ): RatioResult {
   const base: RatioResult = { of: def.of, to: def.to, figure };
   if (def.goal) base.goal = def.goal;
@@ -67,9 +74,19 @@ export function ratio(
       .join(', ');
     return { ...base, missing: `no figure for ${absent}` };
   }
-  const value = of / to;
-  const met = meets(value, def.goal);
-  return met === undefined ? { ...base, value } : { ...base, value, met };
+  const ofRounds = rounds?.get(def.of) ?? [];
+  const toRounds = rounds?.get(def.to) ?? [];
+  const paired: number[] = [];
+  ofRounds.forEach((value, index) => {
+    const other = toRounds[index];
+    if (value !== undefined && other !== undefined && other !== 0) paired.push(value / other);
+  });
+  const pairs = spread(paired);
+  const result: RatioResult = pairs
+    ? { ...base, value: pairs.median, range: { min: pairs.min, max: pairs.max, n: pairs.n } }
+    : { ...base, value: of / to };
+  const met = meets(result.value!, def.goal);
+  return met === undefined ? result : { ...result, met };
 }
 
 /** An absolute goal's outcome. */

@@ -42,6 +42,23 @@ describe('stats', () => {
     expect(goal({ entry: 'srv', max: 1.3 }, 'seconds', undefined)).not.toHaveProperty('met');
   });
 
+  it('takes the median of per-round ratios when rounds pair up', () => {
+    const medians = new Map<string, number | undefined>([
+      ['srv', 20],
+      ['node', 20],
+    ]);
+    // Load drifted: round 2 ran everything 3× slower; each pair still says srv is 0.9× to 1.1× node.
+    const rounds = new Map<string, (number | undefined)[]>([
+      ['srv', [90, 30, undefined, 110]],
+      ['node', [100, 30, 50, 100]],
+    ]);
+    const result = ratio({ of: 'srv', to: 'node', goal: { min: 0.95 } }, 'rps', medians, rounds);
+    expect(result.value).toBeCloseTo(1, 10);
+    expect(result.range).toEqual({ min: 0.9, max: 1.1, n: 3 });
+    expect(result.met).toBe(true);
+    expect(formatRatio(result)).toBe('1.00× (0.90–1.10) · goal ≥ 0.95× ✅');
+  });
+
   it('alternates the order round by round', () => {
     expect([0, 1, 2, 3].map((round) => alternate(['a', 'b', 'c'], round).join(''))).toEqual([
       'abc',
