@@ -32,7 +32,7 @@ describe('srv-cgi', () => {
     expect(script.status).toBe(200);
     expect(await script.text()).toBe('Hello World\n');
     expect(await (await fetch(`${origin}/hello.txt`)).text()).toBe('hello static\n');
-    const exited = once(child, 'exit');
+    const exited = once(child, 'close');
     child.kill('SIGTERM');
     const [code] = await exited;
     expect(code).toBe(0);
@@ -45,7 +45,7 @@ describe('srv-cgi', () => {
     child.stderr.on('data', (chunk: string) => {
       stderr += chunk;
     });
-    const [code] = await once(child, 'exit');
+    const [code] = await once(child, 'close');
     expect(code).toBe(2);
     expect(stderr).toContain('Usage: srv-cgi');
   });
