@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import { describe, expect, onTestFinished, test } from 'vitest';
-import { descendantsOf, exchange, isRunning, runDemo } from './helpers.js';
+import { descendantsOf, exchange, expectGone, runDemo } from './helpers.js';
 
 // `srv-demo all` binds fixed ports; a developer's running demo would hold them.
 const fixedPorts: Array<[host: string, port: number]> = [
@@ -35,14 +35,6 @@ async function requireFixedPortsFree(): Promise<void> {
       `srv-demo all needs ports ${busy.join(', ')}, which are in use (a running \`pnpm demo\`?): stop it and rerun`,
     );
   }
-}
-
-/** Waits until none of `pids` runs any more; fails after `ms`. */
-async function expectGone(pids: number[], ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (pids.some(isRunning) && Date.now() < deadline)
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  expect(pids.filter(isRunning)).toEqual([]);
 }
 
 describe('srv-demo all', () => {

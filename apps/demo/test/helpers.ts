@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { onTestFinished } from 'vitest';
+import { expect, onTestFinished } from 'vitest';
 
 /** The command as installed: bin/srv-demo.js, which imports the build. */
 export const binPath = fileURLToPath(new URL('../bin/srv-demo.js', import.meta.url));
@@ -224,4 +224,12 @@ export function isRunning(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Waits until none of `pids` runs any more (their parent may still be reaping them); fails after `ms`. */
+export async function expectGone(pids: readonly number[], ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (pids.some(isRunning) && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  expect(pids.filter(isRunning)).toEqual([]);
 }

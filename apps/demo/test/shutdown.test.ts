@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { type DemoRun, type StartedDemo, startDemo } from './helpers.js';
+import { type DemoRun, descendantsOf, expectGone, type StartedDemo, startDemo } from './helpers.js';
 
 function requestPages(demo: StartedDemo, count: number): Promise<Array<{ status: number; body: string }>> {
   return Promise.all(
@@ -52,6 +52,8 @@ describe('Ctrl-C (SIGINT to the process group, children included) while slow req
     const demo = await startDemo(name, ['--slow', '1'], { group: true });
     const answers = requestPages(demo, 2);
     await demo.lines(handling, 2);
+    const children = descendantsOf(demo.pid);
     await expectAllAnswered(demo, answers, 'Ctrl-C');
+    await expectGone(children);
   });
 });
