@@ -98,8 +98,11 @@ export interface EntryDef {
   label: string;
   /** `srv` rows are what we build; `anchor` rows are what we compare against. */
   role: 'srv' | 'anchor';
-  /** Also measure idle RSS and RSS with many idle keep-alive connections (HTTP groups only). */
-  memory?: boolean;
+  /**
+   * Also measure memory: `true` = idle RSS and RSS with many idle keep-alive connections (HTTP groups);
+   * `'idle'` = idle RSS only (any server).
+   */
+  memory?: boolean | 'idle';
   setup(ctx: EntryContext): EntryPlan | Promise<EntryPlan>;
 }
 
@@ -167,7 +170,7 @@ export function srv(
   id: string,
   label: string,
   setup: EntryDef['setup'],
-  options: { memory?: boolean } = {},
+  options: { memory?: boolean | 'idle' } = {},
 ): EntryDef {
   return { id, label, role: 'srv', setup, ...options };
 }
@@ -177,7 +180,7 @@ export function anchor(
   id: string,
   label: string,
   setup: EntryDef['setup'],
-  options: { memory?: boolean } = {},
+  options: { memory?: boolean | 'idle' } = {},
 ): EntryDef {
   return { id, label, role: 'anchor', setup, ...options };
 }

@@ -68,6 +68,9 @@ export function display(name: FigureName, value: number): number {
   return name === 'bytesPerSec' ? value / 1024 ** 2 : value;
 }
 
+/** The memory goals of srv servers (issue: < 60 MB idle, < +150 MB for 10k idle connections). */
+export const memoryGoals = { idleMB: 60, addedMB: 150 } as const;
+
 /** A number with sensible precision for tables. */
 export function formatNumber(value: number): string {
   const abs = Math.abs(value);
@@ -152,6 +155,31 @@ export function renderMarkdown(report: Report, svgDir = 'svg'): string {
     }
     lines.push('');
   }
+  const memoryRows = report.groups.flatMap((group) =>
+    group.entries.filter((entry) => entry.memory?.idleBytes !== undefined).map((entry) => ({ group, entry })),
+  );
+  if (memoryRows.length > 0) {
+    lines.push(
+      `## Memory (goals for srv servers: idle < ${memoryGoals.idleMB} MB; < +${memoryGoals.addedMB} MB with 10 000 idle keep-alive connections)`,
+      '',
+      '| group | server | idle RSS (MB) | added with connections (MB) |',
+      '|---|---|---:|---:|',
+    );
+    for (const { group, entry } of memoryRows) {
+      const memory = entry.memory!;
+      const idle = memory.idleBytes! / 1024 ** 2;
+      const idleMark = entry.role === 'srv' ? (idle < memoryGoals.idleMB ? ' ✅' : ' ❌') : '';
+      let added = '–';
+      if (memory.loadedBytes !== undefined) {
+        const value = (memory.loadedBytes - memory.idleBytes!) / 1024 ** 2;
+        const judged =
+          entry.role === 'srv' && memory.connections >= 10_000 && memory.held === memory.connections;
+        added = `${value.toFixed(1)} (${memory.held ?? '?'} conns)${judged ? (value < memoryGoals.addedMB ? ' ✅' : ' ❌') : ''}`;
+      }
+      lines.push(`| ${group.id} | ${escapeCell(entry.label)} | ${idle.toFixed(1)}${idleMark} | ${added} |`);
+    }
+    lines.push('');
+  }
   for (const group of report.groups) {
     const figures = [group.metric, ...group.extra];
     lines.push(
@@ -204,7 +232,7 @@ export function renderMarkdown(report: Report, svgDir = 'svg'): string {
             ? mb(memory.loadedBytes - memory.idleBytes)
             : '–';
         lines.push(
-          `| ${escapeCell(entry.label)} | ${mb(memory.idleBytes)} | ${mb(memory.loadedBytes)} | ${added} | ${memory.held ?? '–'} / ${memory.connections} | ${escapeCell(memory.note ?? '')} |`,
+          `| ${escapeCell(entry.label)} | ${mb(memory.idleBytes)} | ${mb(memory.loadedBytes)} | ${added} | ${memory.connections === 0 ? '–' : `${memory.held ?? '–'} / ${memory.connections}`} | ${escapeCell(memory.note ?? '')} |`,
         );
       }
       lines.push('');

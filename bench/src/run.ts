@@ -165,8 +165,13 @@ function waitForLine(proc: Proc, pattern: RegExp, timeoutMs: number): Promise<st
 }
 
 /** Idle RSS of a fresh server, then RSS while a client holds `connections` idle keep-alive connections. */
-async function measureMemory(prepared: Prepared, load: LoadSpec, options: RunOptions): Promise<MemoryResult> {
-  const connections = options.quick ? 1000 : 10_000;
+async function measureMemory(
+  prepared: Prepared,
+  load: LoadSpec,
+  options: RunOptions,
+  idleOnly: boolean,
+): Promise<MemoryResult> {
+  const connections = idleOnly ? 0 : options.quick ? 1000 : 10_000;
   const memory: MemoryResult = { connections };
   const notes: string[] = [];
   const proc = await startServer(prepared, options);
@@ -178,7 +183,7 @@ async function measureMemory(prepared: Prepared, load: LoadSpec, options: RunOpt
       return memory;
     }
     memory.idleBytes = idle;
-    if (load.kind !== 'http') return memory;
+    if (idleOnly || load.kind !== 'http') return memory;
     const serverLimit = fdLimitOf(proc.pid);
     if (serverLimit !== undefined && serverLimit < connections + 64) {
       notes.push(`server fd limit ${serverLimit} (ulimit -n could not be raised) < ${connections}`);
@@ -267,11 +272,16 @@ export async function runGroup(group: GroupDef, options: RunOptions): Promise<Gr
     for (const item of runnable) {
       if (!item.def.memory || !item.plan?.server) continue;
       try {
-        item.result.memory = await measureMemory(item, item.plan.load ?? group.load, options);
-        const m = item.result.memory;
-        log(
-          `  ${item.def.id}: memory idle ${((m.idleBytes ?? 0) / 1024 ** 2).toFixed(1)} MB, with ${m.held ?? '?'} connections ${((m.loadedBytes ?? 0) / 1024 ** 2).toFixed(1)} MB${m.note ? ` (${m.note})` : ''}`,
+        item.result.memory = await measureMemory(
+          item,
+          item.plan.load ?? group.load,
+          options,
+          item.def.memory === 'idle',
         );
+        const m = item.result.memory;
+        const mbOf = (bytes: number | undefined) => `${((bytes ?? 0) / 1024 ** 2).toFixed(1)} MB`;
+        const loaded = m.connections > 0 ? `, with ${m.held ?? '?'} connections ${mbOf(m.loadedBytes)}` : '';
+        log(`  ${item.def.id}: memory idle ${mbOf(m.idleBytes)}${loaded}${m.note ? ` (${m.note})` : ''}`);
       } catch (error) {
         item.result.memory = { connections: 0, note: `memory not measured: ${messageOf(error)}` };
       }

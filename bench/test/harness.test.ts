@@ -180,6 +180,7 @@ describe('report', () => {
     expect(markdown).toContain('| srv <fast> / node \\| raw | 0.50× · goal ≥ 0.95× ❌ |');
     expect(markdown).toContain('| srv <fast> | 40.0 | 100.0 | 60.0 | 10000 / 10000 |  |');
     expect(markdown).toContain('![demo](svg/demo.svg)');
+    expect(markdown).toContain('| demo | srv <fast> | 40.0 ✅ | 60.0 (10000 conns) ✅ |');
   });
 
   it('draws an SVG bar per measured entry, scaled to the largest, with escaped labels', () => {

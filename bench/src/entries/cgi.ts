@@ -38,15 +38,20 @@ export const cgiHello = defineGroup({
     await chmod(file, 0o755);
   },
   entries: [
-    srv('srv-cgi', 'srv-cgi', async (ctx) => {
-      const bin = await ctx.requireBin('@srv/cgi', 'srv-cgi');
-      return {
-        server: {
-          command: process.execPath,
-          args: [bin, String(ctx.port), '-b', '127.0.0.1', '-d', ctx.dir, '--quiet'],
-        },
-      };
-    }),
+    srv(
+      'srv-cgi',
+      'srv-cgi',
+      async (ctx) => {
+        const bin = await ctx.requireBin('@srv/cgi', 'srv-cgi');
+        return {
+          server: {
+            command: process.execPath,
+            args: [bin, String(ctx.port), '-b', '127.0.0.1', '-d', ctx.dir, '--quiet'],
+          },
+        };
+      },
+      { memory: 'idle' },
+    ),
     srv('srv-static-cgi', 'srv-static --cgi', async (ctx) => {
       const bin = await ctx.requireBin('@srv/static', 'srv-static');
       await ctx.requireBin('@srv/cgi', 'srv-cgi');

@@ -29,9 +29,15 @@ export const handoff = defineGroup({
   metric: 'rps',
   extra: ['p50Ms', 'p99Ms'],
   entries: [
-    srv('srv-forking', 'srv forking()', (ctx) => srvTcp(ctx, 'forking', 'HelloHandler', workers)),
-    srv('srv-threading', 'srv threading()', (ctx) => srvTcp(ctx, 'threading', 'HelloHandler', workers)),
-    srv('srv-async', 'srv async (in-process)', (ctx) => srvTcp(ctx, 'async', 'HelloHandler', workers)),
+    srv('srv-forking', 'srv forking()', (ctx) => srvTcp(ctx, 'forking', 'HelloHandler', workers), {
+      memory: 'idle',
+    }),
+    srv('srv-threading', 'srv threading()', (ctx) => srvTcp(ctx, 'threading', 'HelloHandler', workers), {
+      memory: 'idle',
+    }),
+    srv('srv-async', 'srv async (in-process)', (ctx) => srvTcp(ctx, 'async', 'HelloHandler', workers), {
+      memory: 'idle',
+    }),
     anchor('node-cluster', 'node:cluster round-robin', (ctx) => ({
       server: ctx.node('node-cluster.mjs', { HANDLER: 'HelloHandler', WORKERS: String(workers) }),
       note: `${workers} workers, SCHED_RR, raw node:net`,

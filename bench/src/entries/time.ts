@@ -12,16 +12,21 @@ export const timeOneshot = defineGroup({
   metric: 'rps',
   extra: ['p50Ms', 'p99Ms'],
   entries: [
-    srv('srv-time', 'srv-time serve (async)', async (ctx) => {
-      const bin = await ctx.requireBin('@srv/timeproto', 'srv-time');
-      return {
-        server: {
-          command: process.execPath,
-          args: [bin, 'serve', String(ctx.port), '-b', '127.0.0.1', '--quiet'],
-        },
-        note: '--quiet: no per-connection log line (the raw net anchor logs none either)',
-      };
-    }),
+    srv(
+      'srv-time',
+      'srv-time serve (async)',
+      async (ctx) => {
+        const bin = await ctx.requireBin('@srv/timeproto', 'srv-time');
+        return {
+          server: {
+            command: process.execPath,
+            args: [bin, 'serve', String(ctx.port), '-b', '127.0.0.1', '--quiet'],
+          },
+          note: '--quiet: no per-connection log line (the raw net anchor logs none either)',
+        };
+      },
+      { memory: 'idle' },
+    ),
     anchor('net-time', 'raw node:net', (ctx) => ({ server: ctx.node('net-time.mjs') })),
     anchor('python-time', "tutorial's Python TimeServer", async (ctx) => {
       const python = await ctx.requireCommand('python3', 'Debian python3');
