@@ -21,6 +21,7 @@ import {
 import { HTTPHeaders } from './headers.js';
 import type { HTTPServer } from './server.js';
 import { responses } from './status.js';
+import { ResponseWriter } from './writer.js';
 
 /** Python's `DEFAULT_ERROR_MESSAGE` (3.12+): the page `sendError` renders. */
 export const defaultErrorMessageFormat = `<!DOCTYPE HTML>
@@ -79,6 +80,8 @@ export type HTTPHandlerClass = (new (
 // Reason phrases go on the status line: anything outside visible Latin-1 would be rejected by Node
 // (or, in Python, could split the response), so it becomes a space.
 const reasonUnsafe = /[^\t\x20-\x7e\x80-\xff]/g;
+const versionNames: Readonly<Record<string, string>> = { '1.1': 'HTTP/1.1', '1.0': 'HTTP/1.0' };
+let cachedVersion: [string, string, string] = ['', '', ''];
 const hasReasonUnsafe = /[^\t\x20-\x7e\x80-\xff]/;
 /** What the default `finish()` returns: already settled, so the server need not wait a turn for it. */
 export const resolvedFinish: Promise<void> = Promise.resolve();
@@ -176,7 +179,8 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
     this.command = exchange.command ?? req.method ?? '';
     const target = req.url ?? '';
     this.path = target.startsWith('//') ? `/${target.replace(/^\/+/, '')}` : target;
-    this.requestVersion = exchange.requestVersion ?? `HTTP/${req.httpVersion}`;
+    this.requestVersion =
+      exchange.requestVersion ?? versionNames[req.httpVersion] ?? `HTTP/${req.httpVersion}`;
     this.requestline = exchange.requestline ?? `${this.command} ${target} ${this.requestVersion}`;
     this.headers = new HTTPHeaders(req.rawHeaders ?? []);
   }
@@ -213,7 +217,7 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
       timeout: statics.timeout,
       maxLineLength: statics.maxLineLength,
     });
-    this.wfile = new StreamWriter(this.res);
+    this.wfile = new ResponseWriter(this.res);
   }
 
   /** Dispatches to `do<METHOD>()`; 501 `Unsupported method ('X')` when there is none. */
@@ -228,7 +232,8 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
 
   /** Ends the response (what the handler wrote is flushed). */
   override finish(): Promise<void> {
-    if (!this.res.writableEnded) this.res.end();
+    // A connection already being cut (the handler failed mid-response) gets no closing chunk.
+    if (!this.res.writableEnded && this.request.writable) this.res.end();
     return resolvedFinish;
   }
 
@@ -275,7 +280,8 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
    * in the name or value is a coded error (`SRV_ERR_INVALID_HEADER`): that is response splitting.
    */
   sendHeader(name: string, value: string | number | readonly string[]): void {
-    const lower = name.toLowerCase();
+    // Only Location and Connection need a second look; skip lower-casing every other name.
+    const lower = name.length === 8 || name.length === 10 ? name.toLowerCase() : '';
     let checked: string | string[] =
       typeof value === 'string' ? value : Array.isArray(value) ? value.map(String) : String(value);
     if (lower === 'location') {
@@ -420,8 +426,12 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
 
   /** Python's `version_string`: `srv-http/<version> Node/<version>`. */
   versionString(): string {
-    const statics = this.statics;
-    return `${statics.serverVersion} ${statics.sysVersion}`.trim();
+    const { serverVersion, sysVersion } = this.statics;
+    // Asked for on every response; the statics rarely change, so the joined string is kept.
+    if (serverVersion !== cachedVersion[0] || sysVersion !== cachedVersion[1]) {
+      cachedVersion = [serverVersion, sysVersion, `${serverVersion} ${sysVersion}`.trim()];
+    }
+    return cachedVersion[2];
   }
 
   /** Python's `address_string`: the client's host. */

@@ -68,6 +68,7 @@ interface Problem {
 type Phase = 'idle' | 'reading' | 'active';
 
 const connectionKey = Symbol('srv.http.connection');
+const settledPromise: Promise<void> = Promise.resolve();
 type Tagged = Duplex & { [connectionKey]?: Connection; bytesRead?: number; _httpMessage?: unknown };
 
 /** What srv tracks per connection: the parser can't (it never listens), so timeouts live here. */
@@ -299,13 +300,23 @@ export class HTTPServer extends TCPServer {
     // The ticker checks `complete`; no per-request listener needed.
     connection.bodyRequest = req;
     connection.bodySince = connection.readingSince;
-    res.once('close', () => this.#responseDone(connection));
+    (res as ServerResponse & { [connectionKey]?: Connection })[connectionKey] = connection;
+    res.on('close', this.#onResponseClose);
     // Pipelined requests wait for the one before; a lone request starts at once.
     connection.tail =
       connection.pending === 1
         ? this.#serve(connection, req, res, expectContinue)
         : connection.tail.then(() => this.#serve(connection, req, res, expectContinue));
   }
+
+  // One function for every response (no closure per request); `this` is the response.
+  readonly #onResponseClose = (() => {
+    const server = this;
+    return function onResponseClose(this: ServerResponse & { [connectionKey]?: Connection }): void {
+      const connection = this[connectionKey];
+      if (connection) server.#responseDone(connection);
+    };
+  })();
 
   #responseDone(connection: Connection): void {
     connection.pending -= 1;
@@ -317,22 +328,17 @@ export class HTTPServer extends TCPServer {
     if (this.#shuttingDown && connection.idle) connection.close();
   }
 
-  #exchangeOptions(connection: Connection): { socket: Duplex; address: SocketAddress; info: RequestInfo } {
-    return { socket: connection.socket, address: connection.clientAddress, info: connection.info };
-  }
-
   #createHandler(connection: Connection, exchange: HTTPExchange): BaseHTTPRequestHandler | undefined {
-    const { socket, address, info } = this.#exchangeOptions(connection);
     try {
-      return new this.Handler(socket, address, this, info, exchange);
+      return new this.Handler(connection.socket, connection.clientAddress, this, connection.info, exchange);
     } catch (error) {
-      this.handleError(socket, address, error);
+      this.handleError(connection.socket, connection.clientAddress, error);
       exchange.res.destroy();
       return undefined;
     }
   }
 
-  async #serve(
+  #serve(
     connection: Connection,
     req: IncomingMessage,
     res: ServerResponse,
@@ -340,7 +346,7 @@ export class HTTPServer extends TCPServer {
   ): Promise<void> {
     if (connection.socket.destroyed || connection.closing) {
       res.destroy();
-      return;
+      return settledPromise;
     }
     res.sendDate = false;
     if (this.protocolVersion === 'HTTP/1.0') {
@@ -349,14 +355,14 @@ export class HTTPServer extends TCPServer {
     }
     if (this.#shuttingDown) res.shouldKeepAlive = false;
     const handler = this.#createHandler(connection, { req, res });
-    if (!handler) return;
+    if (!handler) return settledPromise;
     const problem = this.#checkLimits(req);
     if (problem) {
       handler.closeConnection = true;
       this.#sendProblem(handler, problem);
-      return;
+      return settledPromise;
     }
-    await this.#run(handler, connection, expectContinue);
+    return this.#run(handler, connection, expectContinue);
   }
 
   async #run(
@@ -384,7 +390,7 @@ export class HTTPServer extends TCPServer {
     } catch (error) {
       if (!failed) this.#handlerFailed(handler, connection, error);
     }
-    if (!res.writableEnded && !res.destroyed) res.end();
+    if (!res.writableEnded && !res.destroyed && !connection.closing) res.end();
     if (handler.closeConnection) {
       if (res.writableFinished || res.destroyed) connection.close();
       else res.once('finish', () => connection.close());
