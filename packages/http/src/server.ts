@@ -348,7 +348,6 @@ export class HTTPServer extends TCPServer {
       res.destroy();
       return settledPromise;
     }
-    res.sendDate = false;
     if (this.protocolVersion === 'HTTP/1.0') {
       res.shouldKeepAlive = false;
       res.useChunkedEncodingByDefault = false;
@@ -470,7 +469,6 @@ export class HTTPServer extends TCPServer {
     connection.tail = connection.tail.then(async () => {
       try {
         const res = new ServerResponse(req);
-        res.sendDate = false;
         res.shouldKeepAlive = false;
         res.useChunkedEncodingByDefault = false;
         res.assignSocket(socket as Socket);
@@ -516,7 +514,6 @@ export class HTTPServer extends TCPServer {
     req.httpVersionMinor = 1;
     req.httpVersion = '1.1';
     const res = new ServerResponse(req);
-    res.sendDate = false;
     res.shouldKeepAlive = false;
     res.useChunkedEncodingByDefault = false;
     res.assignSocket(socket as Socket);
