@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import {
   DatagramRequestHandler,
   formatAddress,
@@ -6,6 +7,7 @@ import {
   type Logger,
   type SocketAddress,
   StreamRequestHandler,
+  StreamWriter,
   stderrLogger,
 } from '@srv/core';
 import {
@@ -67,8 +69,26 @@ const isCount = (value: unknown): value is number =>
 const isClock = (value: unknown): value is ClockInput =>
   typeof value === 'function' || typeof value === 'number' || value instanceof Date;
 
+// Settings are the same for every request of one server and handler class: compute them once.
+const settingsCache = new WeakMap<object, Map<unknown, TimeHandlerSettings>>();
+
 /** Merges a handler class's static fields with the server's options (the options win). */
 function settingsOf(handler: object, server: unknown): TimeHandlerSettings {
+  if (typeof server !== 'object' || server === null) return computeSettings(handler, server);
+  let byClass = settingsCache.get(server);
+  if (byClass === undefined) {
+    byClass = new Map();
+    settingsCache.set(server, byClass);
+  }
+  let settings = byClass.get(handler.constructor);
+  if (settings === undefined) {
+    settings = computeSettings(handler, server);
+    byClass.set(handler.constructor, settings);
+  }
+  return settings;
+}
+
+function computeSettings(handler: object, server: unknown): TimeHandlerSettings {
   const statics = handler.constructor as HandlerStatics;
   const options = ((server as { options?: unknown } | undefined)?.options ?? {}) as Record<string, unknown>;
   return {
@@ -128,8 +148,11 @@ export class TimeRequestHandler<S = unknown> extends StreamRequestHandler<S> {
   settings!: TimeHandlerSettings;
 
   override setup(): void {
-    super.setup();
+    // Not super.setup(): its reader would be replaced at once by one with this handler's limits.
+    const socket = this.request as Duplex & { setNoDelay?(value: boolean): unknown };
+    if ((this.constructor as typeof StreamRequestHandler).disableNagleAlgorithm) socket.setNoDelay?.(true);
     this.settings = settingsOf(this, this.server);
+    this.wfile = new StreamWriter(this.request);
     this.rfile = new LineReader(this.request, {
       maxLineLength: this.settings.maxLineLength,
       timeout: this.settings.idleTimeout,
