@@ -90,6 +90,7 @@ git add -A
 "${git_c[@]}" commit -q -m "working tree under test"
 
 pnpm install --frozen-lockfile --prefer-offline --reporter=silent
+node scripts/check-package-metadata.mjs
 
 # name<TAB>dir for every publishable package under packages/*
 list_packages() {
@@ -204,7 +205,11 @@ token=$(curl -fsS -X PUT -H 'content-type: application/json' \
 printf '\n//127.0.0.1:%s/:_authToken=%s\n' "$port" "$token" >>.npmrc
 
 log "pnpm release (build, package checks, publish, tags) against $reg"
-npm_config_registry=$reg pnpm run --silent release 2>&1 | tee "$work/release.log"
+if ! npm_config_registry=$reg pnpm run --silent release >"$work/release.log" 2>&1; then
+  tail -n 120 "$work/release.log" >&2
+  fail "pnpm release failed"
+fi
+grep -F '🦋' "$work/release.log" | grep -v -F 'npm info' || true
 
 log "published manifests"
 declare -A version_of
@@ -276,12 +281,20 @@ start_server() {
   echo "  $banner"
 }
 
-# SIGINT to the whole group, like Ctrl-C in a terminal; the command must drain and exit 0.
+# SIGINT to the whole group, like Ctrl-C in a terminal; the command must drain, exit with one of
+# the allowed codes ($3, default 0) and stop listening on port $2.
 stop_server() {
   local rc=0
   kill -INT -- "-$server_pid"
   wait "$server_pid" || rc=$?
-  [ "$rc" -eq 0 ] || { cat "$work/server.stderr" >&2 || true; fail "$1 exited $rc on SIGINT (want 0)"; }
+  if [[ " ${3:-0} " != *" $rc "* ]]; then
+    cat "$work/server.stderr" >&2 || true
+    fail "$1 exited $rc on SIGINT (want ${3:-0})"
+  fi
+  if node -e 'const s=require("node:net").connect(+process.argv[1],"127.0.0.1",()=>process.exit(0));s.on("error",()=>process.exit(1))' "$2"; then
+    fail "$1 still accepts connections on port $2 after SIGINT"
+  fi
+  echo "  SIGINT: exit $rc, port $2 closed"
 }
 
 banner_port() { sed -n 's/.* port \([0-9][0-9]*\) .*/\1/p' <<<"$1"; }
@@ -299,6 +312,12 @@ for entry in "${packages[@]}"; do
   printf '@srv:registry=%s\n' "$reg" >.npmrc
   npm install "${npm_quiet[@]}" --prefer-online "$name@$version"
   npm ls --all >/dev/null || fail "npm ls reports problems for $name"
+  for doc in LICENSE README.md; do
+    if [ ! -f "node_modules/$name/$doc" ]; then
+      [ "$strict" = 1 ] && fail "$name@$version was published without $doc"
+      echo "  note: $name@$version has no $doc yet (partial mode)" >&2
+    fi
+  done
   [ "$(find node_modules -path '*/@srv/core/package.json' | wc -l)" -le 1 ] || fail "more than one @srv/core under $name"
 
   # Every public subpath of the installed package, from its own exports map.
@@ -343,11 +362,13 @@ EOF
         got=$(curl -fsS "http://127.0.0.1:$p/hello.txt")
         [ "$got" = "hello from srv-static $version" ] || fail "srv-static served: $got"
         echo "  GET /hello.txt: $got"
-        stop_server srv-static
+        # npm exits 130 when it receives the SIGINT itself, whatever the command it ran exits with.
+        stop_server srv-static "$p" "0 130"
         ;;
       srv-time)
         log "consumer: srv-time serve / srv-time query"
-        start_server npx --no-install srv-time serve 0 -b 127.0.0.1
+        # Straight from node_modules/.bin, so the exit code on SIGINT is the command's own.
+        start_server node_modules/.bin/srv-time serve 0 -b 127.0.0.1
         p=$(banner_port "$banner")
         [ -n "$p" ] || fail "no port in srv-time banner: $banner"
         secs=$(npx --no-install srv-time query "127.0.0.1:$p" seconds)
@@ -362,7 +383,7 @@ EOF
         asctime=$(npx --no-install srv-time query "127.0.0.1:$p" asctime)
         [ -n "$asctime" ] || fail "srv-time query asctime answered nothing"
         echo "  query asctime: $asctime"
-        stop_server srv-time
+        stop_server srv-time "$p"
         ;;
       *)
         [ -x "node_modules/.bin/$bin" ] || fail "$bin is not linked into node_modules/.bin"
