@@ -1,21 +1,14 @@
-// @srv/http's HTTPServer with a hello-world BaseHTTPRequestHandler (in-process, async dispatcher).
-import { BaseHTTPRequestHandler, HTTPServer } from '@srv/http';
+// @srv/http hello world: HTTPServer (in-process, async dispatcher) or, with CLASS=ThreadingHTTPServer,
+// connections served in worker threads (Python's ThreadingHTTPServer shape).
+import * as http from '@srv/http';
+import { HelloHandler } from './http-handlers.mjs';
 
-const body = Buffer.from('Hello World\n');
-
-class HelloHandler extends BaseHTTPRequestHandler {
-  async doGET() {
-    this.sendResponse(200);
-    this.sendHeader('Content-Type', 'text/plain');
-    this.sendHeader('Content-Length', String(body.length));
-    this.endHeaders();
-    await this.wfile.write(body);
-  }
-}
-
-const server = new HTTPServer(['127.0.0.1', Number(process.env.PORT)], HelloHandler, {
+const Server = process.env.CLASS === 'ThreadingHTTPServer' ? http.ThreadingHTTPServer : http.HTTPServer;
+const server = new Server(['127.0.0.1', Number(process.env.PORT)], HelloHandler, {
   quiet: true,
   keepAliveTimeout: Number(process.env.KEEPALIVE_MS ?? 5000),
+  handlerModule: new URL('./http-handlers.mjs', import.meta.url),
+  handlerExport: 'HelloHandler',
 });
 process.once('SIGTERM', () => void server.close().then(() => process.exit(0)));
 await server.serveForever();

@@ -133,8 +133,9 @@ export async function runLoad(load: LoadSpec, run: LoadRun): Promise<Figures> {
   clearTimeout(limit);
   await proc.stop();
   const figures = parse(proc.stdout());
-  if (how !== '0' && Object.keys(figures).length === 0) {
-    throw new Error(`load generator exited (${how}):\n${proc.tail()}`);
+  if (Object.keys(figures).filter((name) => name !== 'errors').length === 0) {
+    const output = proc.tail().trim().split('\n').slice(-6).join(' / ');
+    throw new Error(`the load produced no figure (load generator exit ${how}): ${output}`);
   }
   return figures;
 }

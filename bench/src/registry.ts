@@ -59,6 +59,11 @@ export interface EntryPlan {
   load?: LoadSpec;
   /** A note shown beside the entry's row (configuration worth knowing). */
   note?: string;
+  /**
+   * Seconds of load before the first round, also in `--quick` (which otherwise skips warm-up), for
+   * servers that start workers lazily. Default: 2 s in full runs, none in quick ones.
+   */
+  warmup?: number;
 }
 
 /** Thrown (via `ctx.skip()`) when an entry cannot run here; the row shows the reason. */

@@ -4,8 +4,9 @@ import { anchor, defineGroup, srv } from '../registry.js';
 const keepAlive = { KEEPALIVE_MS: '120000' };
 
 /**
- * Hello world over keep-alive connections, 50 at once: @srv/http's HTTPServer beside raw node:http (the
- * ceiling), fastify, and Python's ThreadingHTTPServer (HTTP/1.1, no access log).
+ * Hello world over keep-alive connections, 50 at once: @srv/http's HTTPServer (and its
+ * ThreadingHTTPServer) beside raw node:http (the ceiling), fastify, and Python's ThreadingHTTPServer
+ * (HTTP/1.1, no access log).
  */
 export const httpHello = defineGroup({
   id: 'http-hello',
@@ -23,6 +24,15 @@ export const httpHello = defineGroup({
       },
       { memory: true },
     ),
+    srv('srv-http-threading', '@srv/http ThreadingHTTPServer', async (ctx) => {
+      await ctx.requireExports('@srv/http', ['ThreadingHTTPServer', 'BaseHTTPRequestHandler']);
+      return {
+        server: ctx.node('srv-http-hello.mjs', { CLASS: 'ThreadingHTTPServer' }),
+        note: 'a worker thread per connection (maxThreads 64), bytes relayed; quiet',
+        // Threads start as connections arrive: 50 at once take seconds before the first answers.
+        warmup: 3,
+      };
+    }),
     anchor('node-http', 'raw node:http', (ctx) => ({ server: ctx.node('node-http-hello.mjs', keepAlive) }), {
       memory: true,
     }),
@@ -35,6 +45,7 @@ export const httpHello = defineGroup({
   ratios: [
     { of: 'srv-http', to: 'node-http', goal: { min: 0.95 } },
     { of: 'srv-http', to: 'python-http', goal: { min: 5 } },
+    { of: 'srv-http-threading', to: 'python-http' },
     { of: 'fastify', to: 'node-http' },
   ],
 });
