@@ -81,6 +81,7 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
   #nextId = 0;
   #closing = false;
   #shuttingDown = false;
+  #retiring = 0;
   #closed: Promise<void> | undefined;
 
   constructor(limits: PoolLimits) {
@@ -265,12 +266,16 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
     this.setBusy(worker, false);
     this.#idle.push(worker);
     const { idleTimeout, min } = this.limits;
-    if (idleTimeout > 0 && this.#workers.size > min) {
+    if (idleTimeout > 0 && this.#workers.size - this.#retiring > min) {
       worker.idleTimer = setTimeout(() => {
         const index = this.#idle.indexOf(worker);
-        if (index === -1 || this.#workers.size <= min) return;
+        // Timers of several idle workers may fire together: count those already on their way out.
+        if (index === -1 || this.#workers.size - this.#retiring <= min) return;
         this.#idle.splice(index, 1);
-        void this.#stop(worker);
+        this.#retiring += 1;
+        void this.#stop(worker).finally(() => {
+          this.#retiring -= 1;
+        });
       }, idleTimeout);
       worker.idleTimer.unref();
     }
