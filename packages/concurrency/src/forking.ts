@@ -38,7 +38,9 @@ let childCounter = 0;
  */
 export class ForkingDispatcher extends PoolDispatcher<ChildSlot> {
   readonly name = 'forking';
+  /** Accepted sockets stay paused until a child has them, so no byte is read here. */
   readonly pauseOnConnect = true;
+  /** The plain socket is handed over and TLS wrapped in the child. */
   readonly handlesTls = true;
   readonly #execArgv: string[];
   readonly #killTimeout: number;

@@ -68,6 +68,7 @@ export function checkLimits(names: { max: string; min: string }, limits: PoolLim
  * Events: `spawn (name)` when a worker is ready, `exit (name)` when one is gone.
  */
 export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter implements Dispatcher {
+  /** `threading` or `forking`, for logs. */
   abstract readonly name: string;
   protected readonly limits: PoolLimits;
   protected server: BaseServer<unknown> | undefined;
@@ -124,6 +125,7 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
     return this.server?.logger;
   }
 
+  /** Describes the server for workers and starts the pool's minimum; rejects (coded) when one cannot start. */
   async start(server: BaseServer<unknown>): Promise<void> {
     this.server = server;
     this.spec = await server.describeForWorker();
@@ -165,6 +167,10 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
     }
   }
 
+  /**
+   * Hands the request to an idle worker, starts one (up to the maximum), or queues it; beyond
+   * `maxQueue` closes it and rejects with `SRV_ERR_QUEUE_FULL`. Settles when the request is over.
+   */
   dispatch(request: ServerRequest, _run: () => Promise<void>): Promise<void> {
     if (this.#closing) {
       closeRequest(request);
@@ -353,6 +359,7 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
     this.onExit(worker, 'stopped');
   }
 
+  /** Resolves when every dispatched request is over. */
   async drain(): Promise<void> {
     while (this.#jobs.size > 0) await Promise.allSettled([...this.#jobs]);
   }

@@ -43,7 +43,9 @@ let threadCounter = 0;
  */
 export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
   readonly name = 'threading';
+  /** Sockets stay in this thread, so they may flow at once. */
   readonly pauseOnConnect = false;
+  /** TLS ends in the main thread; workers get plaintext. */
   readonly handlesTls = false;
   readonly #daemon: boolean;
   readonly #window: number;
