@@ -128,11 +128,17 @@ export class ForkingDispatcher extends PoolDispatcher<ChildSlot> {
     if (request.kind === 'stream') {
       // The hand-off waits for the child's acknowledgement before the next one on this channel; a
       // child takes one connection at a time, so hand-offs are spread over the children.
+      const socket = request.request;
       slot.child.send(
         { t: 'conn', id: job.id, info: request.info } satisfies ToWorker,
-        request.request as never,
+        socket as never,
         {},
-        fail,
+        (error) => {
+          if (error) fail(error);
+          // The handle now belongs to the child; the parent's socket object is an empty shell that Node
+          // never closes: close it, so the server stops counting it as an open connection.
+          else socket.destroy();
+        },
       );
     } else {
       slot.child.send(

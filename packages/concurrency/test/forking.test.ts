@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSrvError, TCPServer } from '@srv/core';
 import { createTestCertificate, readAll, sendDatagram, startServer } from '@srv/core/testing';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import {
   ForkingMixIn,
   ForkingTCPServer,
@@ -57,6 +57,8 @@ describe('forking dispatcher', () => {
     );
     expect(new Set(pids).size).toBe(3);
     expect(pids.sort()).toEqual([...dispatcher.pids].sort());
+    // The sockets live in the children now: the parent counts none of them as open.
+    await vi.waitFor(() => expect(server.connectionCount).toBe(0));
   });
 
   it('a child killed mid-request loses only its connection; the pool is refilled', async () => {
