@@ -89,7 +89,11 @@ git init -q -b main
 git add -A
 "${git_c[@]}" commit -q -m "working tree under test"
 
-pnpm install --frozen-lockfile --prefer-offline --reporter=silent
+pnpm_install() {
+  pnpm install --prefer-offline --reporter=append-only "$@" >"$work/pnpm-install.log" 2>&1 ||
+    { tail -n 40 "$work/pnpm-install.log" >&2; fail "pnpm install $* failed"; }
+}
+pnpm_install --frozen-lockfile
 node scripts/check-package-metadata.mjs
 
 # name<TAB>dir for every publishable package under packages/*
@@ -136,8 +140,10 @@ if [ "$strict" != 1 ]; then
       grew = false;
       for (const [name, { json }] of pkgs) {
         if (failed.has(name)) continue;
-        const deps = { ...json.dependencies, ...json.peerDependencies };
-        if (Object.keys(deps).some((d) => failed.has(d))) { failed.add(name); grew = true; }
+        const optional = json.peerDependenciesMeta ?? {};
+        const peers = Object.keys(json.peerDependencies ?? {}).filter((d) => !optional[d]?.optional);
+        const deps = [...Object.keys(json.dependencies ?? {}), ...peers];
+        if (deps.some((d) => failed.has(d))) { failed.add(name); grew = true; }
       }
     }
     for (const name of failed) if (pkgs.has(name)) console.log(`${name}\t${pkgs.get(name).dir}`);
@@ -145,16 +151,34 @@ if [ "$strict" != 1 ]; then
   ' "$summary")
   if [ -n "$excluded" ]; then
     echo "left out (not building or not passing checks yet, or depending on one that is not):"
-    printf '  %s\n' "$excluded"
+    sed 's/^/  /' <<<"$excluded"
     while IFS=$'\t' read -r name dir; do
       rm -rf "$dir"
+      # What is left may still name it as an optional peer or a dev dependency.
+      node -e '
+        const fs = require("node:fs");
+        const name = process.argv[1];
+        for (const d of fs.readdirSync("packages")) {
+          const f = `packages/${d}/package.json`;
+          if (!fs.existsSync(f)) continue;
+          const p = JSON.parse(fs.readFileSync(f, "utf8"));
+          for (const field of ["peerDependencies", "peerDependenciesMeta", "devDependencies"]) {
+            if (p[field]) delete p[field][name];
+          }
+          fs.writeFileSync(f, JSON.stringify(p, null, 2));
+        }' "$name"
       { grep -l -F "\"$name\"" .changeset/*.md 2>/dev/null || true; } | xargs -r rm -f
     done <<<"$excluded"
     # apps/demo and bench depend on every package; they are private and never published.
     rm -rf apps bench
+    node -e '
+      const fs = require("node:fs");
+      const config = JSON.parse(fs.readFileSync(".changeset/config.json", "utf8"));
+      config.ignore = (config.ignore ?? []).filter((name) => name !== "@srv/demo" && name !== "@srv/bench");
+      fs.writeFileSync(".changeset/config.json", JSON.stringify(config, null, 2));'
     git add -A
     "${git_c[@]}" commit -q -m "partial: leave out packages that do not build yet"
-    pnpm install --no-frozen-lockfile --prefer-offline --reporter=silent
+    pnpm_install --no-frozen-lockfile
   fi
 fi
 
