@@ -40,6 +40,8 @@ for (const d of dirs) {
     say(`engines.node ${p.engines?.node}, want ${rootEngines} like the root`);
   if (p.publishConfig?.access !== 'public') say('publishConfig.access is not "public"');
   if (!Array.isArray(p.files) || !p.files.includes('dist')) say('files does not list dist');
+  // npm packs README and LICENSE on its own, but not the changelog changesets keeps.
+  if (!p.files?.includes('CHANGELOG.md')) say('files does not list CHANGELOG.md');
 
   const main = p.exports?.['.'];
   if (typeof main !== 'object' || main === null) {

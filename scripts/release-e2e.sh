@@ -236,11 +236,12 @@ fi
 grep -F '🦋' "$work/release.log" | grep -v -F 'npm info' || true
 
 log "published manifests"
-declare -A version_of
+declare -A version_of dir_of
 for entry in "${packages[@]}"; do
   IFS=$'\t' read -r name dir <<<"$entry"
   version=$(node -p "require('./$dir/package.json').version")
   version_of[$name]=$version
+  dir_of[$name]=$dir
   npm view "$name@$version" --json --registry "$reg" >"$work/manifest.json" 2>/dev/null ||
     fail "$name@$version is not on the registry"
   node -e '
@@ -336,7 +337,9 @@ for entry in "${packages[@]}"; do
   printf '@srv:registry=%s\n' "$reg" >.npmrc
   npm install "${npm_quiet[@]}" --prefer-online "$name@$version"
   npm ls --all >/dev/null || fail "npm ls reports problems for $name"
-  for doc in LICENSE README.md; do
+  docs=(LICENSE README.md)
+  [ -f "$work/repo/${dir_of[$name]}/CHANGELOG.md" ] && docs+=(CHANGELOG.md)
+  for doc in "${docs[@]}"; do
     if [ ! -f "node_modules/$name/$doc" ]; then
       [ "$strict" = 1 ] && fail "$name@$version was published without $doc"
       echo "  note: $name@$version has no $doc yet (partial mode)" >&2
