@@ -116,6 +116,27 @@ describe('ThreadingHTTPServer', () => {
   });
 });
 
+describe('ThreadingHTTPServer shutdown', () => {
+  it('closes an idle keep-alive connection held by a worker at once', async () => {
+    const server = new ThreadingHTTPServer(['127.0.0.1', 0], WhereHandler, {
+      handlerModule,
+      keepAliveTimeout: 60_000,
+      graceMs: 10_000,
+      logger: recordingLogger(),
+    });
+    const t = await startServer(server);
+    onTestFinished(() => t.close());
+    const socket = await t.connect();
+    socket.write('GET /idle HTTP/1.1\r\nHost: a\r\n\r\n');
+    await readUntil(socket, (bytes) => bytes.toString().includes('"path":"/idle"}'));
+    const closed = readAll(socket);
+    const started = performance.now();
+    await server.shutdown();
+    await closed;
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+});
+
 describe('ForkingHTTPServer', () => {
   it('serves requests in child processes', async () => {
     const server = new ForkingHTTPServer(['127.0.0.1', 0], WhereHandler, {
