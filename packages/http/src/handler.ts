@@ -389,7 +389,16 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
   /** Python's `log_request`: the access line (`"GET / HTTP/1.1" 200 -`), unless the server is quiet. */
   logRequest(code: number | string = '-', size: number | string = '-'): void {
     if (this.server.quiet) return;
-    this.logMessage('"%s" %s %s', this.requestline, String(code), String(size));
+    if (this.logMessage !== BaseHTTPRequestHandler.prototype.logMessage) {
+      this.logMessage('"%s" %s %s', this.requestline, String(code), String(size));
+      return;
+    }
+    // A structured logger (pino) gets the fields as well; the stderr logger prints the line only.
+    const fields = { client: this.addressString(), requestline: this.requestline, status: code, size };
+    this.server.logger.info(
+      fields,
+      this.#logLine('"%s" %s %s', [this.requestline, String(code), String(size)]),
+    );
   }
 
   /** Python's `log_error`: like `logMessage`, at error level. */

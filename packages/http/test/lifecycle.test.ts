@@ -35,6 +35,19 @@ describe('access log', () => {
     expect(t.log[1]).toMatch(/"GET \/%1B\[31m%C2%85%0A HTTP\/1\.1" 204 -$/);
   });
 
+  it('gives a pino-style logger the access fields beside the line', async () => {
+    const calls: Array<[object | string, string | undefined]> = [];
+    const log = (fields: object | string, message?: string) => {
+      calls.push([fields, message]);
+    };
+    const t = await serve(HelloHandler, { logger: { info: log, warn: log, error: log } });
+    await (await fetch(`${t.origin}/f`)).text();
+    expect(calls).toHaveLength(1);
+    const [fields, message] = calls[0]!;
+    expect(fields).toEqual({ client: '127.0.0.1', requestline: 'GET /f HTTP/1.1', status: 200, size: '-' });
+    expect(message).toMatch(/\] "GET \/f HTTP\/1\.1" 200 -$/);
+  });
+
   it('writes nothing per request when quiet', async () => {
     const t = await serve(HelloHandler, { quiet: true });
     await (await fetch(t.origin)).text();
