@@ -94,7 +94,6 @@ pnpm_install() {
     { tail -n 40 "$work/pnpm-install.log" >&2; fail "pnpm install $* failed"; }
 }
 pnpm_install --frozen-lockfile
-node scripts/check-package-metadata.mjs
 
 # name<TAB>dir for every publishable package under packages/*
 list_packages() {
@@ -233,7 +232,7 @@ if ! npm_config_registry=$reg pnpm run --silent release >"$work/release.log" 2>&
   tail -n 120 "$work/release.log" >&2
   fail "pnpm release failed"
 fi
-grep -F '🦋' "$work/release.log" | grep -v -F 'npm info' || true
+grep -E '🦋|^package metadata' "$work/release.log" | grep -v -F 'npm info' || true
 
 log "published manifests"
 declare -A version_of dir_of
