@@ -321,6 +321,8 @@ export class HTTPServer extends TCPServer {
   #responseDone(connection: Connection): void {
     connection.pending -= 1;
     if (connection.pending > 0) return;
+    // An idle connection keeps no request alive (its body, if unread, is Node's to discard).
+    if (connection.bodyRequest?.complete) connection.bodyRequest = undefined;
     connection.phase = 'idle';
     connection.fresh = false;
     connection.since = this.#now();
