@@ -57,6 +57,12 @@ interface CachedFile extends FileVersion {
   readonly body: Buffer;
   readonly etag: string;
   readonly lastModified: number;
+  readonly httpDate: string;
+}
+
+interface Representation {
+  readonly file: Extract<Resolved, { kind: 'file' }>;
+  readonly coding: PrecompressedCoding | undefined;
 }
 
 /** A path resolved on disk: a file (with its stat and maybe cached bytes), a directory, or nothing. */
@@ -74,6 +80,8 @@ const allowed = 'GET, HEAD, OPTIONS';
 const roots = new Map<string, Promise<string>>();
 const caches = new WeakMap<object, LruCache<CachedFile>>();
 const streamChunk = 1 << 20;
+// The MIME database never changes while running: one lookup per extension.
+const types = new Map<string, string>();
 
 /**
  * The one stat of a request. Synchronous on purpose: a stat of a cached inode takes microseconds,
@@ -87,13 +95,21 @@ function statBigInt(path: string): BigIntStats | undefined {
   }
 }
 
-function realRoot(directory: string): Promise<string> {
+const resolvedRoots = new Map<string, string>();
+
+/** The real path of a served directory: synchronous once known, so a cached file never waits. */
+function realRoot(directory: string): string | Promise<string> {
+  const known = resolvedRoots.get(directory);
+  if (known !== undefined) return known;
   let real = roots.get(directory);
   if (!real) {
     real = fsp.realpath(directory);
     roots.set(directory, real);
     // A root that does not exist yet may exist later: do not remember the failure.
-    real.catch(() => roots.delete(directory));
+    real.then(
+      (path) => resolvedRoots.set(directory, path),
+      () => roots.delete(directory),
+    );
   }
   return real;
 }
@@ -211,7 +227,12 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     const extension = dot === -1 ? '' : path.slice(dot).toLowerCase();
     const mapped = this.options.extensionsMap[extension];
     if (mapped !== undefined) return mapped;
-    return (extension && mime.contentType(extension)) || 'application/octet-stream';
+    let type = types.get(extension);
+    if (type === undefined) {
+      type = (extension && mime.contentType(extension)) || 'application/octet-stream';
+      types.set(extension, type);
+    }
+    return type;
   }
 
   /**
@@ -236,13 +257,15 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     }
     let root: Root;
     try {
-      root = { real: await realRoot(this.directory) };
+      const real = realRoot(this.directory);
+      root = { real: typeof real === 'string' ? real : await real };
     } catch {
       this.sendError(404, 'File not found');
       return;
     }
     const fsPath = join(root.real, ...request.segments);
-    const found = await this.#resolve(root, fsPath);
+    const resolving = this.#resolve(root, fsPath);
+    const found = resolving instanceof Promise ? await resolving : resolving;
     if (found.kind === 'directory') {
       if (!request.hasTrailingSlash) {
         this.#redirect(redirectLocation(request));
@@ -294,7 +317,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
    * prove it is the very file whose real path was checked when it was cached. Anything else has its
    * real path checked against the root (and for hidden segments) before it is used.
    */
-  async #resolve(root: Root, fsPath: string): Promise<Resolved> {
+  #resolve(root: Root, fsPath: string): Resolved | Promise<Resolved> {
     const cache = this.#cache();
     const cached = cache?.get(fsPath);
     const stat = statBigInt(fsPath);
@@ -306,6 +329,11 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       return { kind: 'file', key: fsPath, path: fsPath, stat, cached };
     if (cached) cache?.delete(fsPath);
     if (!stat.isFile() && !stat.isDirectory()) return { kind: 'missing' };
+    return this.#check(root, fsPath, stat);
+  }
+
+  /** The slow half of `#resolve`: real path, containment and visibility. */
+  async #check(root: Root, fsPath: string, stat: BigIntStats): Promise<Resolved> {
     let real: string;
     try {
       real = await fsp.realpath(fsPath);
@@ -326,16 +354,21 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   }
 
   /** Picks the representation: a precompressed sibling the client accepts, else the file itself. */
-  async #selectRepresentation(
+  #selectRepresentation(
     root: Root,
     file: Extract<Resolved, { kind: 'file' }>,
-  ): Promise<{ file: Extract<Resolved, { kind: 'file' }>; coding: PrecompressedCoding | undefined }> {
+  ): Representation | Promise<Representation> {
     if (!this.options.precompressed) return { file, coding: undefined };
-    for (const coding of acceptableCodings(this.headers.get('accept-encoding'))) {
-      const sibling = await this.#resolve(root, file.key + coding.suffix);
-      if (sibling.kind === 'file') return { file: sibling, coding };
-    }
-    return { file, coding: undefined };
+    const codings = acceptableCodings(this.headers.get('accept-encoding'));
+    const next = (index: number): Representation | Promise<Representation> => {
+      const coding = codings[index];
+      if (coding === undefined) return { file, coding: undefined };
+      const resolving = this.#resolve(root, file.key + coding.suffix);
+      const pick = (sibling: Resolved) =>
+        sibling.kind === 'file' ? { file: sibling, coding } : next(index + 1);
+      return resolving instanceof Promise ? resolving.then(pick) : pick(resolving);
+    };
+    return next(0);
   }
 
   async #sendFile(
@@ -345,10 +378,13 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     head: boolean,
   ): Promise<void> {
     const options = this.options;
-    const { file, coding } = await this.#selectRepresentation(root, found);
+    const selecting = this.#selectRepresentation(root, found);
+    const { file, coding } = selecting instanceof Promise ? await selecting : selecting;
     const urlPath = `/${segments.join('/')}`;
     const contentType = this.guessType(segments[segments.length - 1] ?? '');
-    const cached = file.cached ?? (await this.#load(file));
+    const cached =
+      file.cached ??
+      (file.stat.size <= BigInt(this.options.cacheMaxFileSize) ? await this.#load(file) : undefined);
     const stat = file.stat;
     const size = cached ? cached.body.length : Number(stat.size);
     const etag = cached ? cached.etag : makeETag(stat);
@@ -358,7 +394,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
 
     const validators = () => {
       this.sendHeader('ETag', etag);
-      this.sendHeader('Last-Modified', this.dateTimeString(modified));
+      this.sendHeader('Last-Modified', cached ? cached.httpDate : this.dateTimeString(modified));
       if (cacheControl !== undefined) this.sendHeader('Cache-Control', cacheControl);
       if (options.precompressed) this.sendHeader('Vary', 'Accept-Encoding');
     };
@@ -491,6 +527,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
         body,
         etag: makeETag(stat),
         lastModified: lastModifiedMs(stat),
+        httpDate: this.dateTimeString(lastModifiedMs(stat)),
       };
       cache.set(file.key, entry);
       return entry;
