@@ -1,12 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
-import {
-  LineReader,
-  type RequestInfo,
-  type SocketAddress,
-  StreamRequestHandler,
-  StreamWriter,
-} from '@srv/core';
+import { LineReader, type RequestInfo, type SocketAddress, StreamRequestHandler } from '@srv/core';
 import packageJson from '../package.json' with { type: 'json' };
 import { createHttpError } from './errors.js';
 import {
