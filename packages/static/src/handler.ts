@@ -82,6 +82,20 @@ const caches = new WeakMap<object, LruCache<CachedFile>>();
 const streamChunk = 1 << 20;
 // The MIME database never changes while running: one lookup per extension.
 const types = new Map<string, string>();
+const absoluteDirectories = new Map<string, string>();
+// Request targets repeat: parsing is pure, so the last few hundred results are kept.
+const parsedPaths = new Map<string, RequestPath>();
+const maxParsedPaths = 512;
+
+function parseCached(target: string): RequestPath {
+  let parsed = parsedPaths.get(target);
+  if (parsed === undefined) {
+    parsed = parseRequestPath(target);
+    if (parsedPaths.size >= maxParsedPaths) parsedPaths.delete(parsedPaths.keys().next().value!);
+    parsedPaths.set(target, parsed);
+  }
+  return parsed;
+}
 
 /**
  * The one stat of a request. Synchronous on purpose: a stat of a cached inode takes microseconds,
@@ -165,7 +179,14 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
 
   /** The directory served, absolute. */
   get directory(): string {
-    return resolve(this.options.directory ?? process.cwd());
+    const directory = this.options.directory;
+    if (directory === undefined) return process.cwd();
+    let absolute = absoluteDirectories.get(directory);
+    if (absolute === undefined) {
+      absolute = resolve(directory);
+      if (absoluteDirectories.size < 64) absoluteDirectories.set(directory, absolute);
+    }
+    return absolute;
   }
 
   /** GET: the file, an index page or a listing. */
@@ -242,7 +263,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   async sendHead(head: boolean): Promise<void> {
     let request: RequestPath;
     try {
-      request = parseRequestPath(this.path);
+      request = parseCached(this.path);
     } catch (error) {
       if (error instanceof StaticError) {
         this.sendError(error.status, error.status === 414 ? undefined : 'Bad request path');
@@ -263,7 +284,11 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       this.sendError(404, 'File not found');
       return;
     }
-    const fsPath = join(root.real, ...request.segments);
+    // Segments hold no separator, `.` or `..` (parseRequestPath): joining needs no normalising.
+    const fsPath =
+      request.segments.length === 0
+        ? root.real
+        : `${root.real.endsWith(sep) ? root.real : root.real + sep}${request.segments.join(sep)}`;
     const resolving = this.#resolve(root, fsPath);
     const found = resolving instanceof Promise ? await resolving : resolving;
     if (found.kind === 'directory') {
@@ -399,17 +424,25 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       if (options.precompressed) this.sendHeader('Vary', 'Accept-Encoding');
     };
 
-    const precondition = evaluatePreconditions(
-      {
-        'if-match': this.headers.get('if-match'),
-        'if-none-match': this.headers.get('if-none-match'),
-        'if-modified-since': this.headers.get('if-modified-since'),
-        'if-unmodified-since': this.headers.get('if-unmodified-since'),
-        'cache-control': this.headers.get('cache-control'),
-      },
-      etag,
-      modified,
-    );
+    const headers = this.headers;
+    const isConditional =
+      headers.has('if-match') ||
+      headers.has('if-none-match') ||
+      headers.has('if-modified-since') ||
+      headers.has('if-unmodified-since');
+    const precondition = !isConditional
+      ? 'proceed'
+      : evaluatePreconditions(
+          {
+            'if-match': this.headers.get('if-match'),
+            'if-none-match': this.headers.get('if-none-match'),
+            'if-modified-since': this.headers.get('if-modified-since'),
+            'if-unmodified-since': this.headers.get('if-unmodified-since'),
+            'cache-control': this.headers.get('cache-control'),
+          },
+          etag,
+          modified,
+        );
     if (precondition === 'failed') {
       this.sendError(412);
       return;
