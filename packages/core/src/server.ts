@@ -459,6 +459,12 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
   }
 
   async #doShutdown(): Promise<void> {
+    if (this.#activated === undefined) {
+      // Never bound (bindAndActivate: false): nothing to drain; settle `ready` so nobody waits forever.
+      this.#rejectReady(
+        createError('SRV_ERR_SERVER_CLOSED', 'the server was closed before it was activated'),
+      );
+    }
     await this.ready.catch(() => {});
     this.#serving = false;
     if (this.#serviceTimer) clearInterval(this.#serviceTimer);

@@ -289,6 +289,20 @@ describe('lifecycle', () => {
     expect(scoped.listening).toBe(false);
   });
 
+  it('close() on a server never activated settles, and ready says why', async () => {
+    const server = new TCPServer(['127.0.0.1', 0], EchoHandler, { bindAndActivate: false });
+    expect(server.listening).toBe(false);
+    await server.close();
+    await expect(server.ready).rejects.toMatchObject({ code: 'SRV_ERR_SERVER_CLOSED' });
+  });
+
+  it('bindAndActivate: false binds on serverBindAndActivate()', async () => {
+    const server = new TCPServer(['127.0.0.1', 0], EchoHandler, { bindAndActivate: false });
+    onTestFinished(() => server.close());
+    await server.serverBindAndActivate();
+    expect(server.listening).toBe(true);
+  });
+
   it('an AbortSignal closes the server', async () => {
     const controller = new AbortController();
     const server = new TCPServer(['127.0.0.1', 0], EchoHandler, { signal: controller.signal });

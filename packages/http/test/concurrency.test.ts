@@ -15,6 +15,7 @@ interface Where {
   thread: number;
   pid: number;
   started: number;
+  ended: number;
   path: string;
 }
 
@@ -74,12 +75,14 @@ describe('ThreadingHTTPServer', () => {
     expect(server.dispatcher.name).toBe('threading');
     const t = await startServer(server);
     onTestFinished(() => t.close());
-    const replies = await Promise.all([1, 2, 3].map((index) => getJson(`${t.origin}/t${index}?ms=400`)));
+    const replies = await Promise.all([1, 2, 3].map((index) => getJson(`${t.origin}/t${index}?ms=1000`)));
     const threads = new Set(replies.map((reply) => reply.where.thread));
     expect(threads.has(0)).toBe(false);
     expect(threads.size).toBe(3);
+    // Each handler blocks its thread for 1 s: they overlap only if every one started before any ended.
     const starts = replies.map((reply) => reply.where.started);
-    expect(Math.max(...starts) - Math.min(...starts)).toBeLessThan(400);
+    const ends = replies.map((reply) => reply.where.ended);
+    expect(Math.max(...starts)).toBeLessThan(Math.min(...ends));
   });
 
   it('enforces headersTimeout over the worker relay (slowloris)', async () => {
