@@ -17,4 +17,23 @@ export function config(overrides: Options = {}) {
   return defineConfig({ ...base, ...overrides });
 }
 
+type Plugin = NonNullable<Options['esbuildPlugins']>[number];
+
+/**
+ * For packages with a bin: builds `src/index.ts` and `src/cli.ts`, and makes the bin import the library
+ * from `dist/index.js` instead of bundling a copy. Workers load handler classes from their `moduleUrl`,
+ * which must be the entry that exports them, and two copies would be two different classes.
+ */
+export function cliConfig(overrides: Options = {}) {
+  const keepIndexExternal: Plugin = {
+    name: 'keep-index-external',
+    setup(build) {
+      build.onResolve({ filter: /^\.\/index\.js$/ }, (args) =>
+        args.importer.endsWith('cli.ts') ? { path: './index.js', external: true } : undefined,
+      );
+    },
+  };
+  return config({ entry: ['src/index.ts', 'src/cli.ts'], esbuildPlugins: [keepIndexExternal], ...overrides });
+}
+
 export default config();
