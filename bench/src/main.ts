@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,11 +11,13 @@ import { chooseHttpLoader, ensureDebianTools, machineFacts } from './tools.js';
 
 const usage = `usage: pnpm bench [--quick] [--only group,group] [--rounds N] [--seconds S] [--out DIR]
   --quick      every entry briefly (a smoke test); results go to bench/results/tmp/quick
-  --only       run only these groups (${groups.map((group) => group.id).join(', ')})
+  --only       run only these groups (${groups.map((group) => group.id).join(', ')});
+               results go to bench/results/tmp/partial
   --rounds     rounds per entry (default 5; 1 with --quick)
   --seconds    seconds per measurement (default per group, 3)
   --out        output directory (default bench/results)
-  --loader     HTTP load generator: wrk (default when installed) or autocannon`;
+  --loader     HTTP load generator: wrk (default when installed) or autocannon
+  --render-only  measure nothing: redraw latest.md and svg/ from latest.json in the output directory`;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n${usage}\n`);
@@ -34,6 +36,7 @@ function parse() {
       seconds: { type: 'string' },
       out: { type: 'string' },
       loader: { type: 'string' },
+      'render-only': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -61,7 +64,27 @@ if (seconds !== undefined && !(seconds > 0 && seconds <= 120)) fail('--seconds m
 if (values.loader !== undefined && values.loader !== 'wrk' && values.loader !== 'autocannon') {
   fail('--loader must be wrk or autocannon');
 }
-const outDir = path.resolve(values.out ?? path.join(benchDir, 'results', ...(quick ? ['tmp', 'quick'] : [])));
+// Only a complete full run replaces the committed results; quick and partial (--only) runs go to tmp/.
+const scratch = quick ? ['tmp', 'quick'] : only ? ['tmp', 'partial'] : [];
+const outDir = path.resolve(values.out ?? path.join(benchDir, 'results', ...scratch));
+
+/** Writes latest.md and svg/ (the JSON is written by a measuring run only). */
+async function writeReport(report: Report): Promise<void> {
+  await mkdir(path.join(outDir, 'svg'), { recursive: true });
+  await writeFile(path.join(outDir, 'latest.md'), renderMarkdown(report));
+  const m = report.machine;
+  const footer = `${report.date.slice(0, 10)} · ${m.cpus} cpus · Node ${m.node} · ${m.loader.split(' ')[0]}`;
+  for (const group of report.groups) {
+    await writeFile(path.join(outDir, 'svg', `${group.id}.svg`), renderSvg(group, footer));
+  }
+}
+
+if (values['render-only']) {
+  const report = JSON.parse(await readFile(path.join(outDir, 'latest.json'), 'utf8')) as Report;
+  await writeReport(report);
+  process.stdout.write(`redrew ${path.join(outDir, 'latest.md')} and svg/ from latest.json\n`);
+  process.exit(0);
+}
 
 stopAllOnSignals();
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -103,13 +126,8 @@ try {
 }
 
 if (machine.loadAverage) machine.loadAverage.end = os.loadavg()[0] ?? 0;
-await mkdir(path.join(outDir, 'svg'), { recursive: true });
 await writeFile(path.join(outDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-await writeFile(path.join(outDir, 'latest.md'), renderMarkdown(report));
-const footer = `${report.date.slice(0, 10)} · ${machine.cpus} cpus · Node ${machine.node} · ${http.kind}`;
-for (const group of report.groups) {
-  await writeFile(path.join(outDir, 'svg', `${group.id}.svg`), renderSvg(group, footer));
-}
+await writeReport(report);
 
 const failed = report.groups.flatMap((group) =>
   group.entries

@@ -125,6 +125,14 @@ function labelOf(group: GroupResult, id: string): string {
   return group.entries.find((entry) => entry.id === id)?.label ?? id;
 }
 
+/** An absolute goal's outcome: `1.03 s · goal ≤ 1.3 s ✅`. */
+export function formatGoal(result: GoalResult): string {
+  const unit = figureUnits[result.figure];
+  const bound = `${result.min !== undefined ? `≥ ${result.min} ${unit}` : ''}${result.max !== undefined ? `≤ ${result.max} ${unit}` : ''}`;
+  if (result.value === undefined) return `– (no figure) · goal ${bound}`;
+  return `${formatNumber(display(result.figure, result.value))} ${unit} · goal ${bound} ${result.met ? '✅' : '❌'}`;
+}
+
 /** The Markdown report: machine facts, then per group a table of figures, ratios, goals and memory. */
 export function renderMarkdown(report: Report, svgDir = 'svg'): string {
   const m = report.machine;
@@ -146,11 +154,17 @@ export function renderMarkdown(report: Report, svgDir = 'svg'): string {
   const headline = report.groups.flatMap((group) =>
     group.ratios.map((result) => ({ group, result })).filter(({ result }) => result.goal),
   );
-  if (headline.length > 0) {
+  const absolute = report.groups.flatMap((group) => group.goals.map((result) => ({ group, result })));
+  if (headline.length + absolute.length > 0) {
     lines.push('## Headline ratios', '', '| group | ratio | value |', '|---|---|---|');
     for (const { group, result } of headline) {
       lines.push(
         `| ${group.id} | ${escapeCell(`${labelOf(group, result.of)} / ${labelOf(group, result.to)}`)} (${figureTitles[result.figure]}) | ${formatRatio(result)} |`,
+      );
+    }
+    for (const { group, result } of absolute) {
+      lines.push(
+        `| ${group.id} | ${escapeCell(labelOf(group, result.entry))} (${figureTitles[result.figure]}) | ${formatGoal(result)} |`,
       );
     }
     lines.push('');
@@ -161,6 +175,8 @@ export function renderMarkdown(report: Report, svgDir = 'svg'): string {
   if (memoryRows.length > 0) {
     lines.push(
       `## Memory (goals for srv servers: idle < ${memoryGoals.idleMB} MB; < +${memoryGoals.addedMB} MB with 10 000 idle keep-alive connections)`,
+      '',
+      'RSS of the server process and all its descendants (a forking server counts its children; threads share the process).',
       '',
       '| group | server | idle RSS (MB) | added with connections (MB) |',
       '|---|---|---:|---:|',
@@ -211,12 +227,7 @@ export function renderMarkdown(report: Report, svgDir = 'svg'): string {
       lines.push('');
     }
     for (const result of group.goals) {
-      const value =
-        result.value === undefined
-          ? '– (no figure)'
-          : `${formatNumber(display(result.figure, result.value))} ${figureUnits[result.figure]} ${result.met ? '✅' : '❌'}`;
-      const bound = `${result.min !== undefined ? `≥ ${result.min}` : ''}${result.max !== undefined ? `≤ ${result.max}` : ''}`;
-      lines.push(`- goal: ${labelOf(group, result.entry)} ${bound} ${figureUnits[result.figure]}: ${value}`);
+      lines.push(`- ${labelOf(group, result.entry)}: ${formatGoal(result)}`);
     }
     if (group.goals.length > 0) lines.push('');
     const withMemory = group.entries.filter((entry) => entry.memory);

@@ -9,9 +9,10 @@ async function srvTcp(
   await ctx.requireExports('@srv/core', ['TCPServer', 'StreamRequestHandler']);
   if (mode === 'threading') await ctx.requireExports('@srv/concurrency', ['threading']);
   if (mode === 'forking') await ctx.requireExports('@srv/concurrency', ['forking']);
+  const noun = mode === 'threading' ? ['thread', 'threads'] : ['child', 'children'];
   return {
     server: ctx.node('srv-tcp.mjs', { MODE: mode, HANDLER: handler, WORKERS: String(workers) }),
-    ...(mode === 'async' ? {} : { note: `${workers} warm ${mode === 'threading' ? 'threads' : 'children'}` }),
+    ...(mode === 'async' ? {} : { note: `${workers} warm ${noun[workers === 1 ? 0 : 1]}` }),
   };
 }
 
