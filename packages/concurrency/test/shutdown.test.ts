@@ -94,12 +94,14 @@ describe('idle threads', () => {
     const replies = await Promise.all(
       Array.from({ length: 3 }, async () => {
         const socket = await t.connect();
-        socket.write('300\n');
+        socket.write('1000\n');
         return (await readAll(socket)).toString();
       }),
     );
     for (const reply of replies) expect(reply).toMatch(/^started\n\{.*\}\n$/);
-    expect(dispatcher.size).toBe(3);
+    // Overlapping blocked handlers grew the pool (a loaded machine may start the third thread after the
+    // first is free again, so at least two).
+    expect(dispatcher.size).toBeGreaterThanOrEqual(2);
     while (dispatcher.size > 1) await once(dispatcher, 'exit');
     // The idle timers fired together; none may take the pool below minThreads.
     await delay(300);
