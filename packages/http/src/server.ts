@@ -717,7 +717,12 @@ function diagnoseRequestLine(line: string, maxLineLength: number): Problem | und
     return { code: 400, message: `Bad request syntax (${pythonRepr(line)})`, requestline };
   }
   const command = words[0]!;
-  if (/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(command) && words.length === 3) {
+  // A method llhttp knows was refused for something else (e.g. raw non-ASCII bytes in the target): 400.
+  if (
+    /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(command) &&
+    words.length === 3 &&
+    !http.METHODS.includes(command)
+  ) {
     // A well-formed line with a method llhttp does not know: Python has no do_<METHOD> for it either.
     return { code: 501, message: `Unsupported method (${pythonRepr(command)})`, requestline, command };
   }

@@ -17,6 +17,12 @@ describe('malformed and oversized requests', () => {
     expect(t.log.at(-1)).toMatch(/"FOO \/<script>alert\(1\)<\/script> HTTP\/1\.1" 501 -$/);
   });
 
+  it('answers a known method with raw non-ASCII bytes in the target with 400, not 501', async () => {
+    const t = await serve(HelloHandler);
+    const raw = await exchange(t, Buffer.from('GET /\u00e9 HTTP/1.1\r\nHost: a\r\n\r\n', 'utf8'));
+    expect(splitResponse(raw).status).toMatch(/^HTTP\/1\.1 400 /);
+  });
+
   it('escapes a request line with markup in a 400 page, never echoing it raw', async () => {
     const t = await serve(HelloHandler);
     const raw = await exchange(t, 'GET / <script>alert(1)</script>\r\n\r\n');
