@@ -253,6 +253,12 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
   }
 
   #assign(worker: W, job: PoolJob): void {
+    if (job.request.kind === 'stream' && (job.request.request as Duplex).destroyed) {
+      // The client left while its request waited (a port probe, an impatient client): nothing to serve.
+      job.workerDone();
+      this.#idle.unshift(worker);
+      return;
+    }
     if (worker.idleTimer) clearTimeout(worker.idleTimer);
     worker.idleTimer = undefined;
     worker.job = job;

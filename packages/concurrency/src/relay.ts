@@ -68,6 +68,9 @@ export function relaySocket(socket: Duplex, port: MessagePort, window = defaultR
   socket.on('end', () => {
     if (!portClosed) port.postMessage({ t: 'end' } satisfies RelayMessage);
   });
+  // A socket that waited for a worker may have seen its client's FIN already: with nothing buffered,
+  // Node emits 'end' without a reader, and the worker must still learn of it.
+  if (socket.readableEnded) port.postMessage({ t: 'end' } satisfies RelayMessage);
   port.on('message', (message: RelayMessage) => {
     switch (message.t) {
       case 'ack':
@@ -117,9 +120,12 @@ export function relaySocket(socket: Duplex, port: MessagePort, window = defaultR
   return new Promise<void>((resolve) => {
     const done = () => {
       if (!portClosed) {
+        // The worker closes both ends when it reads this. Closing here at once could lose the message
+        // while the worker's end is still in transit, leaving its handler waiting for bytes forever;
+        // the timer only frees the port of a worker that never answers.
         port.postMessage({ t: 'close' } satisfies RelayMessage);
         portClosed = true;
-        port.close();
+        setTimeout(() => port.close(), 10_000).unref();
       }
       resolve();
     };

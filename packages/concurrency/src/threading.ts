@@ -120,10 +120,12 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
     const { request } = job;
     if (request.kind === 'stream') {
       const { port1, port2 } = new MessageChannel();
-      job.extra = relaySocket(request.request, port1, this.#window);
+      // The worker's end travels first: a client already gone closes port1 at once, and a port closed
+      // before its twin was transferred never tells the worker, whose handler would wait forever.
       slot.worker.postMessage({ t: 'conn', id: job.id, info: request.info, port: port2 } satisfies ToWorker, [
         port2,
       ]);
+      job.extra = relaySocket(request.request, port1, this.#window);
     } else {
       const data = new Uint8Array(request.request.data);
       slot.worker.postMessage(

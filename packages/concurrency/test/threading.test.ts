@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSrvError, TCPServer, UnixStreamServer } from '@srv/core';
 import { createTestCertificate, readAll, sendDatagram, startServer } from '@srv/core/testing';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { ThreadingMixIn, ThreadingTCPServer, ThreadingUDPServer, threading } from '../src/index.js';
 import {
   Blocking,
@@ -26,6 +26,26 @@ function osThreadCount(): number {
 }
 
 describe('threading dispatcher', () => {
+  it('a client that left while waiting for a thread does not hold the only thread', async () => {
+    const server = new TCPServer(['127.0.0.1', 0], WhoEcho, {
+      dispatcher: threading({ minThreads: 1, maxThreads: 1 }),
+      handlerModule,
+    });
+    const t = await startServer(server, { serve: false });
+    onTestFinished(() => t.close());
+    // Accepted but not served yet: the client's FIN reaches the server while the request waits.
+    const gone = await t.connect();
+    gone.end();
+    await vi.waitFor(() => expect(server.connectionCount).toBe(1));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    void server.serveForever();
+    const socket = await t.connect();
+    const lines = lineReader(socket);
+    await lines.next();
+    socket.write('still served\n');
+    expect(await lines.next()).toBe('still served\n');
+  });
+
   it('runs the handler in a worker thread with the in-process API', async () => {
     const server = new TCPServer(['127.0.0.1', 0], WhoEcho, {
       dispatcher: threading(),
