@@ -126,6 +126,8 @@ try {
 }
 
 if (machine.loadAverage) machine.loadAverage.end = os.loadavg()[0] ?? 0;
+// The quick and partial output folders are git-ignored, so a fresh clone does not have them yet.
+await mkdir(outDir, { recursive: true });
 await writeFile(path.join(outDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
 await writeReport(report);
 
