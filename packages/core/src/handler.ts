@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { SocketAddress } from './address.js';
-import { BufferWriter, LineReader, StreamWriter } from './io.js';
+import { BufferWriter, LineReader, type LineReaderOptions, StreamWriter } from './io.js';
 import type { ConnectionInfo, DatagramInfo } from './listener.js';
 
 const handlerBrand = Symbol.for('srv.handler');
@@ -85,11 +85,17 @@ export class StreamRequestHandler<S = unknown> extends BaseRequestHandler<Duplex
     const defaults = this.constructor as unknown as StreamHandlerDefaults;
     const socket = this.request as Duplex & { setNoDelay?(value: boolean): unknown };
     if (defaults.disableNagleAlgorithm) socket.setNoDelay?.(true);
-    this.rfile = new LineReader(this.request, {
-      timeout: defaults.timeout,
-      maxLineLength: defaults.maxLineLength,
-    });
+    this.rfile = new LineReader(this.request, this.readerOptions());
     this.wfile = new StreamWriter(this.request);
+  }
+
+  /**
+   * The limits `setup()` gives `rfile`: the static `timeout` and `maxLineLength`. Override to take
+   * them from elsewhere (per-server options, say).
+   */
+  protected readerOptions(): LineReaderOptions {
+    const defaults = this.constructor as unknown as StreamHandlerDefaults;
+    return { timeout: defaults.timeout, maxLineLength: defaults.maxLineLength };
   }
 
   override async finish(): Promise<void> {

@@ -1,13 +1,11 @@
-import type { Duplex } from 'node:stream';
 import {
   DatagramRequestHandler,
   formatAddress,
   isSrvError,
-  LineReader,
+  type LineReaderOptions,
   type Logger,
   type SocketAddress,
   StreamRequestHandler,
-  StreamWriter,
   stderrLogger,
 } from '@srv/core';
 import {
@@ -148,15 +146,13 @@ export class TimeRequestHandler<S = unknown> extends StreamRequestHandler<S> {
   settings!: TimeHandlerSettings;
 
   override setup(): void {
-    // Not super.setup(): its reader would be replaced at once by one with this handler's limits.
-    const socket = this.request as Duplex & { setNoDelay?(value: boolean): unknown };
-    if ((this.constructor as typeof StreamRequestHandler).disableNagleAlgorithm) socket.setNoDelay?.(true);
     this.settings = settingsOf(this, this.server);
-    this.wfile = new StreamWriter(this.request);
-    this.rfile = new LineReader(this.request, {
-      maxLineLength: this.settings.maxLineLength,
-      timeout: this.settings.idleTimeout,
-    });
+    super.setup();
+  }
+
+  /** The reader's limits come from the merged settings, so server options apply too. */
+  protected override readerOptions(): LineReaderOptions {
+    return { maxLineLength: this.settings.maxLineLength, timeout: this.settings.idleTimeout };
   }
 
   override async handle(): Promise<void> {
