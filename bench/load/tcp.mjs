@@ -21,11 +21,19 @@ function summary(latencies, count, errors, elapsedMs) {
   };
 }
 
+// Each closed connection's 4-tuple sits in TIME_WAIT for 60 s and one source address has ~28k ports,
+// so the source cycles through 127.0.1.1-254 (all loopback) and a long run never runs out of ports.
+let nextSource = 0;
+function localAddress() {
+  nextSource = (nextSource % 254) + 1;
+  return `127.0.1.${nextSource}`;
+}
+
 // One connection: send, read until the server closes; resolves with the reply length (0 = failure).
 function oneShot(send) {
   return new Promise((resolve) => {
     let length = 0;
-    const socket = net.connect({ port, host });
+    const socket = net.connect({ port, host, localAddress: localAddress() });
     socket.setNoDelay(true);
     socket.setTimeout(10_000, () => socket.destroy());
     socket.once('connect', () => socket.end(send));

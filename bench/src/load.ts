@@ -14,6 +14,13 @@ export interface HttpLoader {
   path: string;
 }
 
+/** Which load generator runs the TCP loads (`tcp-oneshot`, `tcp-echo`, `tcp-burst`). */
+export interface TcpLoader {
+  kind: 'c' | 'node';
+  /** The compiled `load/tcpload.c` (kind `c`) or `load/tcp.mjs`. */
+  path: string;
+}
+
 /** autocannon's CLI script, run as its own process so it never shares the harness's event loop. */
 export function autocannonBin(): string {
   const require = createRequire(import.meta.url);
@@ -88,6 +95,21 @@ export interface LoadRun {
   seconds: number;
   pinning: Pinning;
   http: HttpLoader;
+  tcp: TcpLoader;
+}
+
+/** The command line of a TCP load for the C generator: its arguments are positional, not JSON. */
+function tcploadArgs(load: LoadSpec, port: number, seconds: number): string[] {
+  const escaped = (text: string) =>
+    text.replaceAll('\\', '\\\\').replaceAll('\n', '\\n').replaceAll('\r', '\\r');
+  if (load.kind === 'tcp-oneshot') {
+    return ['oneshot', String(port), String(load.connections), String(seconds), escaped(load.send)];
+  }
+  if (load.kind === 'tcp-echo') {
+    return ['echo', String(port), String(load.connections), String(seconds), String(load.size)];
+  }
+  if (load.kind === 'tcp-burst') return ['burst', String(port), String(load.count), escaped(load.send)];
+  throw new Error(`not a TCP load: ${load.kind}`);
 }
 
 /** Runs one measurement in a separate, pinned process and returns its figures. */
@@ -108,12 +130,16 @@ export async function runLoad(load: LoadSpec, run: LoadRun): Promise<Figures> {
       parse = parseAutocannon;
     }
   } else {
-    const script = load.kind === 'spawn' ? 'spawn.mjs' : 'tcp.mjs';
-    command = process.execPath;
-    args = [
-      path.join(benchDir, 'load', script),
-      JSON.stringify({ ...load, port: run.port, seconds: run.seconds }),
-    ];
+    if (load.kind !== 'spawn' && run.tcp.kind === 'c') {
+      command = run.tcp.path;
+      args = tcploadArgs(load, run.port, run.seconds);
+    } else {
+      command = process.execPath;
+      args = [
+        load.kind === 'spawn' ? path.join(benchDir, 'load', 'spawn.mjs') : run.tcp.path,
+        JSON.stringify({ ...load, port: run.port, seconds: run.seconds }),
+      ];
+    }
     parse = (output) => {
       const line = output
         .trim()

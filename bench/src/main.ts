@@ -7,7 +7,7 @@ import { benchDir } from './load.js';
 import { detectPinning, killAll, stopAllOnSignals } from './proc.js';
 import { type Report, renderMarkdown, renderSvg } from './report.js';
 import { runGroup } from './run.js';
-import { chooseHttpLoader, ensureDebianTools, machineFacts } from './tools.js';
+import { chooseHttpLoader, chooseTcpLoader, ensureDebianTools, machineFacts } from './tools.js';
 
 const usage = `usage: pnpm bench [--quick] [--only group,group] [--rounds N] [--seconds S] [--out DIR]
   --quick      every entry briefly (a smoke test); results go to bench/results/tmp/quick
@@ -17,6 +17,7 @@ const usage = `usage: pnpm bench [--quick] [--only group,group] [--rounds N] [--
   --seconds    seconds per measurement (default per group, 3)
   --out        output directory (default bench/results)
   --loader     HTTP load generator: wrk (default when installed) or autocannon
+  --tcp-loader TCP load generator: c (load/tcpload.c, compiled with cc; default when cc exists) or node
   --render-only  measure nothing: redraw latest.md and svg/ from latest.json in the output directory`;
 
 function fail(message: string): never {
@@ -36,6 +37,7 @@ function parse() {
       seconds: { type: 'string' },
       out: { type: 'string' },
       loader: { type: 'string' },
+      'tcp-loader': { type: 'string' },
       'render-only': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -63,6 +65,9 @@ if (rounds !== undefined && !(Number.isInteger(rounds) && rounds >= 1))
 if (seconds !== undefined && !(seconds > 0 && seconds <= 120)) fail('--seconds must be in (0, 120]');
 if (values.loader !== undefined && values.loader !== 'wrk' && values.loader !== 'autocannon') {
   fail('--loader must be wrk or autocannon');
+}
+if (values['tcp-loader'] !== undefined && values['tcp-loader'] !== 'c' && values['tcp-loader'] !== 'node') {
+  fail('--tcp-loader must be c or node');
 }
 // Only a complete full run replaces the committed results; quick and partial (--only) runs go to tmp/.
 const scratch = quick ? ['tmp', 'quick'] : only ? ['tmp', 'partial'] : [];
@@ -95,7 +100,8 @@ const missing = ensureDebianTools(wanted, log);
 if (missing.length > 0) log(`not available: ${missing.join(', ')} (their rows say so)`);
 const pinning = detectPinning();
 const http = chooseHttpLoader(values.loader as 'wrk' | 'autocannon' | undefined);
-const machine = machineFacts(http, pinning);
+const tcp = chooseTcpLoader(values['tcp-loader'] as 'c' | 'node' | undefined, log);
+const machine = machineFacts(http, tcp, pinning);
 log(
   `srv bench (${quick ? 'quick' : 'full'}): ${machine.cpus} cpus, Node ${machine.node}, load ${machine.loader}, pinning ${machine.pinning}`,
 );
@@ -115,6 +121,7 @@ try {
         quick,
         pinning,
         http,
+        tcp,
         log,
         ...(rounds === undefined ? {} : { rounds }),
         ...(seconds === undefined ? {} : { seconds }),

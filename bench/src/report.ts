@@ -50,6 +50,8 @@ export interface MachineFacts {
   python?: string;
   nginx?: string;
   loader: string;
+  /** The TCP load generator: the compiled C one or the Node one (older reports have none). */
+  tcpLoader?: string;
   pinning: string;
   /** 1-minute load average when the run started and ended: other work on the machine skews figures. */
   loadAverage?: { start: number; end?: number };
@@ -142,7 +144,7 @@ export function renderMarkdown(report: Report, svgDir = 'svg'): string {
     `- date: ${report.date}`,
     `- machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGB} GB, ${m.platform} ${m.kernel}`,
     `- Node ${m.node}${m.python ? ` · ${m.python}` : ''}${m.nginx ? ` · ${m.nginx}` : ''}`,
-    `- load: ${m.loader} · pinning: ${m.pinning}`,
+    `- load: ${m.loader}${m.tcpLoader ? ` (HTTP), ${m.tcpLoader} (TCP)` : ''} · pinning: ${m.pinning}`,
     ...(m.loadAverage
       ? [
           `- 1-min load average: ${m.loadAverage.start.toFixed(2)} at start${m.loadAverage.end === undefined ? '' : `, ${m.loadAverage.end.toFixed(2)} at end`} (other work on the machine skews figures; compare within a run)`,

@@ -3,7 +3,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { benchDir, type HttpLoader, runLoad } from './load.js';
+import { benchDir, type HttpLoader, runLoad, type TcpLoader } from './load.js';
 import {
   fdLimitOf,
   freePort,
@@ -33,6 +33,7 @@ export interface RunOptions {
   quick: boolean;
   pinning: Pinning;
   http: HttpLoader;
+  tcp: TcpLoader;
   /** Rounds per entry (default 3, quick 1). */
   rounds?: number;
   /** Seconds per measurement (default the group's, quick 1 for HTTP and 0.5 otherwise). */
@@ -304,6 +305,7 @@ export async function runGroup(group: GroupDef, options: RunOptions): Promise<Gr
         seconds: duration,
         pinning: options.pinning,
         http: options.http,
+        tcp: options.tcp,
       });
 
     for (const item of measured) {

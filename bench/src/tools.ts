@@ -1,6 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, statSync } from 'node:fs';
 import os from 'node:os';
-import { autocannonBin, type HttpLoader } from './load.js';
+import path from 'node:path';
+import { autocannonBin, benchDir, type HttpLoader, type TcpLoader } from './load.js';
 import type { Pinning } from './proc.js';
 import { which } from './proc.js';
 import type { MachineFacts } from './report.js';
@@ -39,6 +41,39 @@ export function chooseHttpLoader(prefer?: 'wrk' | 'autocannon'): HttpLoader {
   return { kind: 'autocannon', path: autocannonBin() };
 }
 
+/**
+ * The C TCP load generator (`load/tcpload.c`, built into the git-ignored `results/tmp/` with `cc -O2`
+ * when missing or older than its source), unless `prefer` is `node` or no C compiler works: then the
+ * Node one, which saturates its own core near 20k connections/s and says so in the report.
+ */
+export function chooseTcpLoader(prefer?: 'c' | 'node', log?: (line: string) => void): TcpLoader {
+  const node: TcpLoader = { kind: 'node', path: path.join(benchDir, 'load', 'tcp.mjs') };
+  if (prefer === 'node') return node;
+  const source = path.join(benchDir, 'load', 'tcpload.c');
+  const binary = path.join(benchDir, 'results', 'tmp', 'tcpload');
+  const mtime = (file: string) => {
+    try {
+      return statSync(file).mtimeMs;
+    } catch {
+      return undefined;
+    }
+  };
+  const built = mtime(binary);
+  if (built !== undefined && built >= (mtime(source) ?? 0)) return { kind: 'c', path: binary };
+  const cc = which('cc') ?? which('gcc') ?? which('clang');
+  if (!cc) {
+    log?.('no C compiler: TCP loads use the Node load generator (it may limit the figures)');
+    return node;
+  }
+  mkdirSync(path.dirname(binary), { recursive: true });
+  const result = spawnSync(cc, ['-O2', '-o', binary, source], { encoding: 'utf8', timeout: 60_000 });
+  if (result.status !== 0) {
+    log?.(`cc failed, TCP loads use the Node load generator: ${(result.stderr ?? '').trim().split('\n')[0]}`);
+    return node;
+  }
+  return { kind: 'c', path: binary };
+}
+
 function versionOf(command: string, args: string[]): string | undefined {
   try {
     const result = spawnSync(command, args, { encoding: 'utf8', timeout: 5000 });
@@ -58,7 +93,7 @@ function kernel(): string {
 }
 
 /** Cores, CPU model, memory, OS, Node, and the tools in use. */
-export function machineFacts(loader: HttpLoader, pinning: Pinning): MachineFacts {
+export function machineFacts(loader: HttpLoader, tcp: TcpLoader, pinning: Pinning): MachineFacts {
   const cpus = os.cpus();
   const facts: MachineFacts = {
     cpus: os.availableParallelism(),
@@ -68,6 +103,7 @@ export function machineFacts(loader: HttpLoader, pinning: Pinning): MachineFacts
     kernel: kernel(),
     node: process.version,
     loader: loader.kind === 'wrk' ? (versionOf(loader.path, ['-v'])?.split(' [')[0] ?? 'wrk') : 'autocannon',
+    tcpLoader: tcp.kind === 'c' ? 'load/tcpload.c (epoll)' : 'load/tcp.mjs (Node)',
     loadAverage: { start: os.loadavg()[0] ?? 0 },
     pinning: pinning.taskset
       ? `servers on cpu ${pinning.serverCpus}, load on cpu ${pinning.loadCpus} (taskset)`

@@ -5,7 +5,7 @@ import { anchor, defineGroup } from '../src/registry.js';
 import { formatRatio, type GroupResult, type Report, renderMarkdown, renderSvg } from '../src/report.js';
 import { runGroup } from '../src/run.js';
 import { alternate, goal, ratio, spread, summarize } from '../src/stats.js';
-import { chooseHttpLoader } from '../src/tools.js';
+import { chooseHttpLoader, chooseTcpLoader } from '../src/tools.js';
 
 describe('stats', () => {
   it('takes the median, min and max', () => {
@@ -231,6 +231,7 @@ describe('a real group, end to end', () => {
       quick: true,
       pinning: detectPinning(),
       http: chooseHttpLoader(),
+      tcp: chooseTcpLoader(),
       seconds: 1,
     });
     const [node, missing] = result.entries;
@@ -262,6 +263,7 @@ describe('a real group, end to end', () => {
       quick: true,
       pinning: detectPinning(),
       http: chooseHttpLoader('autocannon'),
+      tcp: chooseTcpLoader('node'),
       seconds: 1,
     });
     const [node, broken] = result.entries;
@@ -269,4 +271,43 @@ describe('a real group, end to end', () => {
     expect(broken).toMatchObject({ status: 'failed' });
     expect(broken?.note).toContain('server exited (3) before listening');
   }, 60_000);
+
+  // Both TCP load generators drive the same three loads against the raw node:net servers; their
+  // figures must be real (a reply counted only when its bytes came back, errors only when refused).
+  it.each(['c', 'node'] as const)(
+    'the %s TCP load generator runs one-shot, echo and burst loads',
+    async (prefer) => {
+      const tcp = chooseTcpLoader(prefer);
+      expect(tcp.kind).toBe(prefer);
+      const group = (id: string, load: Parameters<typeof defineGroup>[0]['load'], script: string) =>
+        defineGroup({
+          id,
+          title: id,
+          load,
+          metric: load.kind === 'tcp-burst' ? 'seconds' : 'rps',
+          entries: [anchor('net', 'raw node:net', (ctx) => ({ server: ctx.node(script) }))],
+        });
+      const options = { quick: true, pinning: detectPinning(), http: chooseHttpLoader(), tcp, seconds: 0.5 };
+      const oneshot = await runGroup(
+        group('oneshot', { kind: 'tcp-oneshot', send: 'seconds\n', connections: 8 }, 'net-time.mjs'),
+        options,
+      );
+      expect(oneshot.entries[0]?.status).toBe('ok');
+      expect(oneshot.entries[0]?.summary.rps?.median).toBeGreaterThan(0);
+      expect(oneshot.entries[0]?.runs[0]?.errors).toBe(0);
+      const echo = await runGroup(
+        group('echo', { kind: 'tcp-echo', size: 64, connections: 2 }, 'net-echo.mjs'),
+        options,
+      );
+      expect(echo.entries[0]?.summary.rps?.median).toBeGreaterThan(0);
+      expect(echo.entries[0]?.summary.p50Ms?.median).toBeGreaterThan(0);
+      const burst = await runGroup(
+        group('burst', { kind: 'tcp-burst', send: 'seconds\n', count: 16 }, 'net-time.mjs'),
+        options,
+      );
+      expect(burst.entries[0]?.summary.seconds?.median).toBeGreaterThan(0);
+      expect(burst.entries[0]?.runs[0]?.errors).toBe(0);
+    },
+    60_000,
+  );
 });
