@@ -2,6 +2,8 @@ import type { Readable, Writable } from 'node:stream';
 import { createError } from './errors.js';
 
 const newline = 0x0a;
+// One shared empty buffer for every reader that has read nothing yet (a zero-length view cannot change).
+const empty = Buffer.alloc(0);
 
 /** Options of a {@link LineReader}. */
 export interface LineReaderOptions {
@@ -40,7 +42,7 @@ export class LineReader implements AsyncIterable<Buffer> {
       this.#ended = true;
     } else {
       this.#source = source;
-      this.#buffer = Buffer.alloc(0);
+      this.#buffer = empty;
       this.#ended = false;
     }
   }

@@ -83,8 +83,16 @@ export const resolvedFinish: Promise<void> = Promise.resolve();
 function cleanReason(reason: string): string {
   return hasReasonUnsafe.test(reason) ? reason.replace(reasonUnsafe, ' ') : reason;
 }
+// `do${command}` for the methods seen so far (a handful), so a request builds no string to dispatch.
+const methodNames = new Map<string, string>();
 const headerNameToken = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const headerValueUnsafe = /[\r\n\0]/;
+// Phrases of the default table that pass both checks: they skip them on every response.
+const safeReasons = new Set<string>(
+  Object.values(responses)
+    .map(([reason]) => reason)
+    .filter((reason) => !hasReasonUnsafe.test(reason) && !headerValueUnsafe.test(reason)),
+);
 
 function collapseLeadingSlashes(location: string): string {
   return location.replace(/^[/\\]{2,}/, '/');
@@ -139,7 +147,11 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
   /** `HTTP/1.1`. */
   readonly requestVersion: string;
   /** The request line without its line ending (`GET / HTTP/1.1`). */
-  readonly requestline: string;
+  get requestline(): string {
+    // Built on first use: only the access log and error pages read it.
+    this.#requestline ??= `${this.command} ${this.#target} ${this.requestVersion}`;
+    return this.#requestline;
+  }
   /** The request headers. */
   readonly headers: HTTPHeaders;
   /** Node's request (an escape hatch; `rfile` reads its body). */
@@ -148,6 +160,9 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
   readonly res: ServerResponse;
 
   #body: Readable;
+  #requestline: string | undefined;
+  /** The target as parsed (a handler may rewrite `req.url`; the request line stays as received). */
+  #target: string;
   #close: boolean | undefined;
   #informational: Informational | undefined;
   #flushScheduled = false;
@@ -172,10 +187,11 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
     this.#body = exchange.body ?? req;
     this.command = exchange.command ?? req.method ?? '';
     const target = req.url ?? '';
+    this.#target = target;
     this.path = target.startsWith('//') ? `/${target.replace(/^\/+/, '')}` : target;
     this.requestVersion =
       exchange.requestVersion ?? versionNames[req.httpVersion] ?? `HTTP/${req.httpVersion}`;
-    this.requestline = exchange.requestline ?? `${this.command} ${target} ${this.requestVersion}`;
+    this.#requestline = exchange.requestline;
     this.headers = new HTTPHeaders(req.rawHeaders ?? []);
   }
 
@@ -216,7 +232,13 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
 
   /** Dispatches to `do<METHOD>()`; 501 `Unsupported method ('X')` when there is none. */
   override handle(): void | Promise<void> {
-    const method = (this as unknown as Record<string, unknown>)[`do${this.command}`];
+    let name = methodNames.get(this.command);
+    if (name === undefined) {
+      name = `do${this.command}`;
+      // Bounded: llhttp only passes the methods it knows (a few dozen).
+      if (methodNames.size < 64) methodNames.set(this.command, name);
+    }
+    const method = (this as unknown as Record<string, unknown>)[name];
     if (typeof method !== 'function') {
       this.sendError(501, `Unsupported method (${pythonRepr(this.command)})`);
       return;
@@ -256,18 +278,19 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
       throw createHttpError('SRV_ERR_INVALID_STATUS', `invalid status code ${String(code)}`);
     }
     const reason = message ?? this.statics.responses?.[code]?.[0] ?? responses[code]?.[0] ?? '';
-    if (headerValueUnsafe.test(reason)) {
+    const isSafe = safeReasons.has(reason);
+    if (!isSafe && headerValueUnsafe.test(reason)) {
       throw createHttpError('SRV_ERR_INVALID_HEADER', `status message contains CR, LF or NUL`);
     }
     if (code < 200) {
-      this.#informational = { code, message: cleanReason(reason), headers: [] };
+      this.#informational = { code, message: isSafe ? reason : cleanReason(reason), headers: [] };
       return;
     }
     if (this.res.headersSent) {
       throw createHttpError('SRV_ERR_HEADERS_SENT', `cannot send status ${code}: headers already sent`);
     }
     this.res.statusCode = code;
-    this.res.statusMessage = cleanReason(reason);
+    this.res.statusMessage = isSafe ? reason : cleanReason(reason);
   }
 
   /**

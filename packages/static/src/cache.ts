@@ -37,6 +37,8 @@ export class LruCache<V extends { readonly bytes: number }> {
   readonly maxEntryBytes: number;
   readonly #entries = new Map<string, V>();
   #bytes = 0;
+  /** The most recently used key: a hit on it (a hot file, request after request) moves nothing. */
+  #newest: string | undefined;
 
   constructor(maxBytes: number, maxEntryBytes: number) {
     this.maxBytes = maxBytes;
@@ -57,8 +59,11 @@ export class LruCache<V extends { readonly bytes: number }> {
   get(key: string): V | undefined {
     const value = this.#entries.get(key);
     if (value === undefined) return undefined;
-    this.#entries.delete(key);
-    this.#entries.set(key, value);
+    if (key !== this.#newest) {
+      this.#entries.delete(key);
+      this.#entries.set(key, value);
+      this.#newest = key;
+    }
     return value;
   }
 
@@ -67,6 +72,7 @@ export class LruCache<V extends { readonly bytes: number }> {
     this.delete(key);
     if (value.bytes > this.maxEntryBytes) return false;
     this.#entries.set(key, value);
+    this.#newest = key;
     this.#bytes += value.bytes;
     for (const [oldest, old] of this.#entries) {
       if (this.#bytes <= this.maxBytes) break;
@@ -81,12 +87,14 @@ export class LruCache<V extends { readonly bytes: number }> {
     const value = this.#entries.get(key);
     if (value === undefined) return;
     this.#entries.delete(key);
+    if (key === this.#newest) this.#newest = undefined;
     this.#bytes -= value.bytes;
   }
 
   /** Forgets everything. */
   clear(): void {
     this.#entries.clear();
+    this.#newest = undefined;
     this.#bytes = 0;
   }
 }

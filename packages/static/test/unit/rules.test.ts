@@ -181,4 +181,24 @@ describe('LruCache', () => {
     cache.clear();
     expect(cache.size).toBe(0);
   });
+
+  it('keeps LRU order when the newest entry is hit again and after it is deleted', () => {
+    const cache = new LruCache<{ bytes: number; id: string }>(100, 50);
+    cache.set('a', { bytes: 30, id: 'a' });
+    cache.set('b', { bytes: 30, id: 'b' });
+    cache.set('c', { bytes: 30, id: 'c' });
+    // Hits on the newest move nothing; a hit on the oldest makes it the newest.
+    expect(cache.get('c')?.id).toBe('c');
+    expect(cache.get('c')?.id).toBe('c');
+    expect(cache.get('a')?.id).toBe('a');
+    cache.set('d', { bytes: 30, id: 'd' });
+    expect(cache.get('b')).toBeUndefined();
+    // Deleting the newest, then hitting another entry, must not leave a stale "newest" behind.
+    cache.delete('d');
+    expect(cache.get('c')?.id).toBe('c');
+    cache.set('e', { bytes: 30, id: 'e' });
+    cache.set('f', { bytes: 30, id: 'f' });
+    expect(cache.get('a')).toBeUndefined();
+    expect([cache.get('c')?.id, cache.get('e')?.id, cache.get('f')?.id]).toEqual(['c', 'e', 'f']);
+  });
 });
