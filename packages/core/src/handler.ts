@@ -98,8 +98,11 @@ export class StreamRequestHandler<S = unknown> extends BaseRequestHandler<Duplex
     return { timeout: defaults.timeout, maxLineLength: defaults.maxLineLength };
   }
 
-  override async finish(): Promise<void> {
-    await this.wfile.flush();
+  override finish(): void | Promise<void> {
+    // Nothing buffered (the usual case): done now, without a promise to wait for.
+    const stream = this.wfile.stream;
+    if (stream.destroyed || stream.writableLength === 0) return;
+    return this.wfile.flush();
   }
 }
 
@@ -170,15 +173,24 @@ export async function runHandler<Req, S>(
   server: S,
   info: RequestInfo,
 ): Promise<void> {
+  // Only promises are awaited: a synchronous step costs no turn of the microtask queue.
   if (!isHandlerClass(handler)) {
-    await (handler as HandlerFunction<Req, S>)(request, { clientAddress, server, info });
+    const result = (handler as HandlerFunction<Req, S>)(request, { clientAddress, server, info });
+    if (isThenable(result)) await result;
     return;
   }
   const instance = new (handler as HandlerClass<Req, S>)(request, clientAddress, server, info);
-  await instance.setup();
+  const setup = instance.setup();
+  if (isThenable(setup)) await setup;
   try {
-    await instance.handle();
+    const handled = instance.handle();
+    if (isThenable(handled)) await handled;
   } finally {
-    await instance.finish();
+    const finished = instance.finish();
+    if (isThenable(finished)) await finished;
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
 }

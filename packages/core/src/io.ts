@@ -4,6 +4,7 @@ import { createError } from './errors.js';
 const newline = 0x0a;
 // One shared empty buffer for every reader that has read nothing yet (a zero-length view cannot change).
 const empty = Buffer.alloc(0);
+const settled: Promise<void> = Promise.resolve();
 
 /** Options of a {@link LineReader}. */
 export interface LineReaderOptions {
@@ -192,18 +193,16 @@ export class StreamWriter {
   /** Writes bytes or a string (UTF-8); resolves when the stream can take more. */
   write(chunk: Uint8Array | string): Promise<void> {
     const target = this.#target;
+    if (target.destroyed || target.writableEnded) {
+      const refused = Promise.reject(
+        createError('SRV_ERR_SERVER_CLOSED', 'write after the connection closed'),
+      );
+      refused.catch(() => {});
+      return refused;
+    }
+    // Room in the buffer (the usual case): nothing to wait for, no promise or callback to make.
+    if (target.write(chunk)) return settled;
     const promise = new Promise<void>((resolve, reject) => {
-      if (target.destroyed || target.writableEnded) {
-        reject(createError('SRV_ERR_SERVER_CLOSED', 'write after the connection closed'));
-        return;
-      }
-      const more = target.write(chunk, (error) => {
-        if (error) reject(error);
-      });
-      if (more) {
-        resolve();
-        return;
-      }
       const done = (error?: Error) => {
         target.off('drain', onDrain);
         target.off('close', onClose);

@@ -105,14 +105,20 @@ export function socketAddressOf(
 }
 
 /** Describes an accepted socket. */
-export function connectionInfoOf(socket: net.Socket, isTls: boolean, localPath = ''): ConnectionInfo {
+export function connectionInfoOf(
+  socket: net.Socket,
+  isTls: boolean,
+  localPath = '',
+  knownLocal?: SocketAddress,
+): ConnectionInfo {
   const isUnix = socket.remoteAddress === undefined && socket.localAddress === undefined;
   if (isUnix) {
     const end: SocketAddress = { family: 'unix', host: localPath, port: 0 };
     return { local: end, remote: { family: 'unix', host: '', port: 0 }, tls: isTls };
   }
   return {
-    local: {
+    // A listener bound to one address knows the server's end of every connection: no getsockname().
+    local: knownLocal ?? {
       family: toFamily(socket.localFamily ?? socket.remoteFamily, socket.localAddress),
       host: socket.localAddress ?? '',
       port: socket.localPort ?? 0,
@@ -188,6 +194,8 @@ export class StreamListener extends EventEmitter {
   readonly #address: ListenAddress;
   readonly #isTls: boolean;
   #bound: SocketAddress | undefined;
+  /** The local end of every connection when bound to one IP address (not a wildcard). */
+  #knownLocal: SocketAddress | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(address: ListenAddress, options: StreamListenerOptions = {}) {
@@ -199,7 +207,7 @@ export class StreamListener extends EventEmitter {
     this.#server = net.createServer({ pauseOnConnect: options.pauseOnConnect ?? false, allowHalfOpen: true });
     this.#server.on('connection', (socket: net.Socket) => {
       const path = address.kind === 'unix' ? address.path : '';
-      this.emit('connection', socket, connectionInfoOf(socket, this.#isTls, path));
+      this.emit('connection', socket, connectionInfoOf(socket, this.#isTls, path, this.#knownLocal));
     });
     // A failing accept (EMFILE…) must not take the process down: report it and keep listening.
     this.#server.on('error', (error) => {
@@ -257,6 +265,17 @@ export class StreamListener extends EventEmitter {
       server.address(),
       address.kind === 'unix' ? address.path : `fd:${address.kind === 'fd' ? address.fd : ''}`,
     );
+    const bound = this.#bound;
+    if (
+      address.kind === 'inet' &&
+      (bound.family === 'IPv4' || bound.family === 'IPv6') &&
+      net.isIP(bound.host) !== 0 &&
+      bound.host !== '0.0.0.0' &&
+      bound.host !== '::' &&
+      !bound.host.includes('%')
+    ) {
+      this.#knownLocal = Object.freeze({ family: bound.family, host: bound.host, port: bound.port });
+    }
     this.emit('listening', this.#bound);
   }
 

@@ -84,6 +84,12 @@ interface ServerStatics {
 }
 
 // Options that cannot (or must not) cross to a worker.
+/** How long `shutdownRequest` lets a half-closed peer read before the connection is cut, and the sweep. */
+const lingerMs = 2000;
+const lingerSweepMs = 500;
+/** The ConnectionInfo of an attached socket, for its shared error listener. */
+const infoKey = Symbol('srv.connectionInfo');
+
 const localOnlyOptions = new Set(['dispatcher', 'signal', 'logger', 'attach', 'bindAndActivate']);
 
 /**
@@ -120,6 +126,9 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
   protected readonly listenAddress: ListenAddress;
   protected listener: StreamListener | DatagramListener | undefined;
   readonly #active = new Set<Duplex>();
+  /** Half-closed connections and when they are cut if the peer has not closed (`shutdownRequest`). */
+  readonly #lingering = new Map<Duplex, number>();
+  #lingerTimer: NodeJS.Timeout | undefined;
   readonly #pending: ServerRequest[] = [];
   readonly #waiters: Array<(request: ServerRequest | undefined) => void> = [];
   readonly #inFlight = new Set<Promise<void>>();
@@ -269,15 +278,8 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
 
   /** Hands a connection to the server (the listener does this; attach-mode owners call it directly). */
   attach(socket: Duplex, info: ConnectionInfo): void {
-    socket.on('error', (error: NodeJS.ErrnoException) => {
-      // Resets and broken pipes are the client's doing; anything else is worth a line.
-      if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE' && error.code !== 'SRV_ERR_TIMEOUT') {
-        this.logger.warn(
-          { err: error },
-          `connection error from ${formatAddress(info.remote)}: ${error.message}`,
-        );
-      }
-    });
+    (socket as Duplex & { [infoKey]?: ConnectionInfo })[infoKey] = info;
+    socket.on('error', this.#onSocketError);
     if (this.#shutdown) {
       socket.destroy();
       return;
@@ -288,9 +290,35 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
       stream.on('error', () => socket.destroy());
     }
     this.#active.add(stream);
-    stream.once('close', () => this.#active.delete(stream));
+    stream.on('close', this.#onStreamClose);
     this.#accept({ kind: 'stream', request: stream, info });
   }
+
+  // One function each for every connection (no closures per connection); `this` is the stream.
+  readonly #onSocketError = (() => {
+    const server = this;
+    return function onSocketError(
+      this: Duplex & { [infoKey]?: ConnectionInfo },
+      error: NodeJS.ErrnoException,
+    ) {
+      // Resets and broken pipes are the client's doing; anything else is worth a line.
+      if (error.code === 'ECONNRESET' || error.code === 'EPIPE' || error.code === 'SRV_ERR_TIMEOUT') return;
+      const remote = this[infoKey]?.remote;
+      server.logger.warn(
+        { err: error },
+        `connection error from ${remote ? formatAddress(remote) : 'unknown'}: ${error.message}`,
+      );
+    };
+  })();
+
+  readonly #onStreamClose = (() => {
+    const active = this.#active;
+    const lingering = this.#lingering;
+    return function onStreamClose(this: Duplex): void {
+      active.delete(this);
+      lingering.delete(this);
+    };
+  })();
 
   /** Hands a datagram to the server (the listener does this; attach-mode owners call it directly). */
   attachDatagram(data: Buffer, info: DatagramInfo): void {
@@ -327,7 +355,9 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
     const client = request.info.remote;
     try {
       this.emit('request', request.info);
-      if (!(await this.verifyRequest(req, client, request.info))) {
+      const verdict = this.verifyRequest(req, client, request.info);
+      // A synchronous verdict (the default) costs no turn of the microtask queue.
+      if (!(typeof verdict === 'boolean' ? verdict : await verdict)) {
         this.shutdownRequest(req, request);
         return;
       }
@@ -373,9 +403,35 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
     // Half-close, drop whatever the client still sends, and give the peer a moment to read our bytes.
     stream.end();
     stream.resume();
-    const timer = setTimeout(() => stream.destroy(), 2000);
-    timer.unref();
-    stream.once('close', () => clearTimeout(timer));
+    this.#linger(stream);
+  }
+
+  /**
+   * Cuts a half-closed connection whose peer has not closed within 2 s (± the 500 ms sweep). One
+   * shared timer for all of them: a timer per connection costs more than the connection's own work
+   * on a one-request-per-connection protocol.
+   */
+  #linger(stream: Duplex): void {
+    if (this.#lingering.has(stream)) return;
+    this.#lingering.set(stream, performance.now() + lingerMs);
+    // Streams the server did not attach (handed to shutdownRequest directly) get their own listener.
+    if (!this.#active.has(stream)) stream.once('close', () => this.#lingering.delete(stream));
+    if (this.#lingerTimer) return;
+    this.#lingerTimer = setInterval(() => {
+      const now = performance.now();
+      for (const [lingered, deadline] of this.#lingering) {
+        if (lingered.destroyed) this.#lingering.delete(lingered);
+        else if (now >= deadline) {
+          this.#lingering.delete(lingered);
+          lingered.destroy();
+        }
+      }
+      if (this.#lingering.size === 0) {
+        clearInterval(this.#lingerTimer);
+        this.#lingerTimer = undefined;
+      }
+    }, lingerSweepMs);
+    this.#lingerTimer.unref();
   }
 
   /** Python's `handle_error`: logs with the client address; the server keeps serving. */

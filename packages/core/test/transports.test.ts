@@ -4,8 +4,8 @@ import { lstat, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { isSrvError, TCPServer, UDPServer, UnixStreamServer } from '../src/index.js';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { isSrvError, StreamRequestHandler, TCPServer, UDPServer, UnixStreamServer } from '../src/index.js';
 import { createTestCertificate, readUntil, sendDatagram, startServer } from '../src/testing.js';
 import { EchoHandler, UpperHandler } from './fixtures.js';
 
@@ -183,5 +183,43 @@ describe('UDP', () => {
     const error = await second.ready.catch((e: unknown) => e);
     expect(isSrvError(error, 'SRV_ERR_ADDRESS_IN_USE')).toBe(true);
     await second.close();
+  });
+});
+
+describe('connection info and the end of a connection', () => {
+  class InfoHandler extends StreamRequestHandler {
+    override async handle(): Promise<void> {
+      const { local, remote } = this.info;
+      await this.wfile.write(`${JSON.stringify({ local, remote, client: this.clientAddress })}\n`);
+    }
+  }
+
+  it('gives the real local and remote ends, bound to one address and to a wildcard', async () => {
+    for (const host of ['127.0.0.1', '0.0.0.0']) {
+      const t = await startServer(new TCPServer([host, 0], InfoHandler));
+      onTestFinished(() => t.close());
+      const socket = await t.connect();
+      const reply = JSON.parse((await readUntil(socket, (received) => received.includes('\n'))).toString());
+      expect(reply.local).toEqual({ family: 'IPv4', host: '127.0.0.1', port: t.port });
+      expect(reply.remote).toEqual({ family: 'IPv4', host: '127.0.0.1', port: socket.localPort });
+      expect(reply.client).toEqual(reply.remote);
+    }
+  });
+
+  it('cuts a connection whose client never closes its side about 2 s after the handler is done', async () => {
+    const t = await startServer(new TCPServer(['127.0.0.1', 0], InfoHandler));
+    onTestFinished(() => t.close());
+    // allowHalfOpen: the client reads the reply and the server's FIN but keeps its own side open.
+    const socket = t.track(net.connect({ host: '127.0.0.1', port: t.port, allowHalfOpen: true }));
+    await once(socket, 'connect');
+    const ended = once(socket, 'end');
+    await readUntil(socket, (received) => received.includes('\n'));
+    await ended;
+    const handlerDone = performance.now();
+    expect(t.server.connectionCount).toBe(1);
+    await vi.waitFor(() => expect(t.server.connectionCount).toBe(0), { timeout: 5000, interval: 50 });
+    const lingered = performance.now() - handlerDone;
+    expect(lingered).toBeGreaterThanOrEqual(1500);
+    expect(lingered).toBeLessThan(3500);
   });
 });
