@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
 import { createSecureContext } from 'node:tls';
 import { type TlsOptions, wrapTls } from '@srv/core';
+import { decodeMessage, encodeMessage } from './child-channel.js';
 import {
   childNameVariable,
   type FromWorker,
@@ -26,13 +27,14 @@ process.on('disconnect', () => process.exit(0));
 process.on('SIGINT', () => {});
 
 const send = (message: FromWorker) => {
-  if (process.connected) process.send?.(message, undefined, {}, () => {});
+  if (process.connected) process.send?.(encodeMessage(message), undefined, {}, () => {});
 };
 
 let runtime: WorkerRuntime | undefined;
 let secureContext: tls.SecureContext | undefined;
 
-process.on('message', (message: ToWorker, handle: unknown) => {
+process.on('message', (received: ToWorker, handle: unknown) => {
+  const message = decodeMessage(received);
   switch (message.t) {
     case 'init':
       WorkerRuntime.create(message.spec, send).then(

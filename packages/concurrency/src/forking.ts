@@ -1,4 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import { decodeMessage, encodeMessage } from './child-channel.js';
 import { workerEntry } from './entry.js';
 import { createError, deserializeError } from './errors.js';
 import { checkLimits, closeRequest, PoolDispatcher, type PoolJob, type PoolWorker } from './pool.js';
@@ -72,7 +73,8 @@ export class ForkingDispatcher extends PoolDispatcher<ChildSlot> {
     const name = `Process-${++childCounter}`;
     const child = fork(workerEntry('child-worker'), [], {
       execArgv: this.#execArgv,
-      serialization: 'advanced',
+      // Small per-connection messages are far cheaper as JSON; see child-channel.ts.
+      serialization: 'json',
       env: { ...process.env, [childNameVariable]: name },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -83,7 +85,8 @@ export class ForkingDispatcher extends PoolDispatcher<ChildSlot> {
     child.channel?.unref();
     return new Promise<ChildSlot>((resolve, reject) => {
       let ready = false;
-      child.on('message', (message: FromWorker) => {
+      child.on('message', (received: FromWorker) => {
+        const message = decodeMessage(received);
         if (ready) {
           this.onMessage(slot, message);
         } else if (message.t === 'ready') {
@@ -106,7 +109,7 @@ export class ForkingDispatcher extends PoolDispatcher<ChildSlot> {
           this.onExit(slot, `(pid ${child.pid}) exited with ${signal ?? `code ${code}`}`);
         }
       });
-      child.send({ t: 'init', spec: this.spec!, name } satisfies ToWorker, (error) => {
+      child.send(encodeMessage<ToWorker>({ t: 'init', spec: this.spec!, name }), (error) => {
         if (error)
           reject(createError('SRV_ERR_WORKER_START_FAILED', `${name} unreachable`, { cause: error }));
       });
@@ -114,7 +117,7 @@ export class ForkingDispatcher extends PoolDispatcher<ChildSlot> {
   }
 
   protected post(slot: ChildSlot, message: ToWorker): void {
-    if (slot.child.connected) slot.child.send(message, () => {});
+    if (slot.child.connected) slot.child.send(encodeMessage(message), () => {});
   }
 
   protected send(slot: ChildSlot, job: PoolJob): void {
@@ -142,13 +145,13 @@ export class ForkingDispatcher extends PoolDispatcher<ChildSlot> {
       );
     } else {
       slot.child.send(
-        {
+        encodeMessage<ToWorker>({
           t: 'datagram',
           id: job.id,
           data: new Uint8Array(request.request.data),
           local: request.info.local,
           remote: request.info.remote,
-        } satisfies ToWorker,
+        }),
         fail,
       );
     }

@@ -18,7 +18,7 @@ export interface PoolJob {
   /** Resolved when the worker reported the request done (or died). */
   workerDone(): void;
   /** What else must end before the job is over (the relay of a threading connection). */
-  extra: Promise<void>;
+  extra: Promise<void> | undefined;
 }
 
 /** The pool's view of one worker. */
@@ -76,7 +76,8 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
   readonly #workers = new Set<W>();
   readonly #idle: W[] = [];
   readonly #queue: PoolJob[] = [];
-  readonly #jobs = new Set<Promise<void>>();
+  readonly #jobs = new Set<PoolJob>();
+  #drained: (() => void) | undefined;
   #starting = 0;
   readonly #spawning = new Set<Promise<unknown>>();
   #nextId = 0;
@@ -186,31 +187,31 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
         ),
       );
     }
-    let finish!: (error?: unknown) => void;
-    let workerDone!: () => void;
-    const done = new Promise<void>((resolve) => {
-      workerDone = resolve;
+    return new Promise<void>((resolve, reject) => {
+      // One promise per request and plain callbacks: this runs for every connection a pool hands off.
+      let settled = false;
+      const finish = (error?: unknown) => {
+        if (settled) return;
+        settled = true;
+        this.#jobs.delete(job);
+        if (this.#jobs.size === 0) this.#drained?.();
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      const job: PoolJob = {
+        id: ++this.#nextId,
+        request,
+        finish,
+        workerDone: () => {
+          if (job.extra === undefined) finish();
+          else void job.extra.then(() => finish());
+        },
+        extra: undefined,
+      };
+      this.#jobs.add(job);
+      this.#queue.push(job);
+      this.#pump();
     });
-    const promise = new Promise<void>((resolve, reject) => {
-      finish = (error?: unknown) => (error === undefined ? resolve() : reject(error));
-    });
-    const job: PoolJob = {
-      id: ++this.#nextId,
-      request,
-      finish,
-      workerDone,
-      extra: Promise.resolve(),
-    };
-    void done.then(() => job.extra).then(() => finish());
-    const tracked = promise.then(
-      () => {},
-      () => {},
-    );
-    this.#jobs.add(tracked);
-    void tracked.finally(() => this.#jobs.delete(tracked));
-    this.#queue.push(job);
-    this.#pump();
-    return promise;
   }
 
   /** Workers that could still be started for waiting requests. */
@@ -367,7 +368,16 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
 
   /** Resolves when every dispatched request is over. */
   async drain(): Promise<void> {
-    while (this.#jobs.size > 0) await Promise.allSettled([...this.#jobs]);
+    while (this.#jobs.size > 0) {
+      await new Promise<void>((resolve) => {
+        const previous = this.#drained;
+        this.#drained = () => {
+          this.#drained = undefined;
+          previous?.();
+          resolve();
+        };
+      });
+    }
   }
 
   /** Python's `server_close` part: with `blockOnClose`, waits for running requests; then stops every worker. */
