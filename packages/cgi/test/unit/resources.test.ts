@@ -26,6 +26,20 @@ describe('spoolBody', () => {
 });
 
 describe('ConcurrencyLimiter', () => {
+  it('tryAcquire takes a free slot at once, never one that a waiting request is owed', async () => {
+    const limiter = new ConcurrencyLimiter(1, 1, 10_000);
+    const first = limiter.tryAcquire();
+    expect(first).toBeTypeOf('function');
+    expect(limiter.tryAcquire()).toBeUndefined();
+    const waiting = limiter.acquire();
+    first!();
+    expect(limiter.tryAcquire()).toBeUndefined();
+    (await waiting)();
+    expect(limiter.running).toBe(0);
+    limiter.tryAcquire()!();
+    expect(limiter.running).toBe(0);
+  });
+
   it('runs up to the limit, queues, then refuses with 503', async () => {
     const limiter = new ConcurrencyLimiter(1, 1, 10_000);
     const first = await limiter.acquire();
