@@ -1,5 +1,6 @@
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { createCgiError } from './errors.js';
 import type { UserIds } from './user.js';
 
@@ -150,9 +151,14 @@ export function forEachLine(
   maxLength = 4096,
 ): void {
   let pending = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    pending += chunk;
+  // Created on the first output only: most scripts write nothing to stderr.
+  let decoder: StringDecoder | undefined;
+  stream.on('data', (chunk: Buffer | string) => {
+    if (typeof chunk === 'string') pending += chunk;
+    else {
+      decoder ??= new StringDecoder('utf8');
+      pending += decoder.write(chunk);
+    }
     let newline = pending.indexOf('\n');
     while (newline !== -1) {
       onLine(pending.slice(0, newline).replace(/\r$/, '').slice(0, maxLength));
@@ -165,6 +171,7 @@ export function forEachLine(
     }
   });
   stream.on('end', () => {
+    if (decoder) pending += decoder.end();
     if (pending !== '') onLine(pending.slice(0, maxLength));
     pending = '';
   });

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
 import { ConcurrencyLimiter } from '../../src/limiter.js';
+import { forEachLine } from '../../src/process.js';
 import { spoolBody } from '../../src/spool.js';
 import { findUser } from '../../src/user.js';
 
@@ -22,6 +23,24 @@ describe('spoolBody', () => {
       code: 'SRV_ERR_CGI_BODY_TOO_LARGE',
       status: 413,
     });
+  });
+});
+
+describe('forEachLine', () => {
+  it('splits bytes into lines, keeping a UTF-8 character cut between chunks whole', async () => {
+    const euro = Buffer.from('€');
+    const stream = Readable.from([
+      Buffer.from('one\r\ntwo '),
+      euro.subarray(0, 1),
+      Buffer.concat([euro.subarray(1), Buffer.from('\nxxxxxx')]),
+      Buffer.from('yy\nlast'),
+    ]);
+    const lines: string[] = [];
+    const ended = new Promise((resolve) => stream.once('end', resolve));
+    forEachLine(stream, (line) => lines.push(line), 6);
+    await ended;
+    // A line longer than the limit is cut there; the rest of it is dropped.
+    expect(lines).toEqual(['one', 'two €', 'xxxxxx', 'last']);
   });
 });
 
