@@ -4,15 +4,10 @@ import { type SimpleHTTPOptions, SimpleHTTPRequestHandler } from '@srv/static';
 import { buildEnvironment } from './environment.js';
 import { CgiError, createCgiError } from './errors.js';
 import { ConcurrencyLimiter } from './limiter.js';
-import {
-  type DecodedTarget,
-  decodeTarget,
-  matchCgiDirectory,
-  type ResolvedScript,
-  resolveScript,
-} from './path.js';
-import { forEachLine, ScriptProcess } from './process.js';
+import { type DecodedTarget, decodeTarget, matchCgiDirectory, type ResolvedScript } from './path.js';
+import { forEachLine, type ScriptExit, ScriptProcess } from './process.js';
 import { classifyResponse, HeaderBlockReader, type ScriptHeaders } from './response.js';
+import { ScriptCache } from './script-cache.js';
 import { type SpooledBody, spoolBody } from './spool.js';
 import { resolveScriptUser, type UserIds } from './user.js';
 
@@ -59,17 +54,27 @@ type CGIStatics = Required<Omit<CGIOptions, keyof SimpleHTTPOptions | 'tempDirec
 
 const limiters = new WeakMap<object, ConcurrencyLimiter>();
 const users = new Map<string, Promise<UserIds | undefined>>();
+const knownUsers = new Map<string, UserIds | undefined>();
+// Resolutions are checked against the file on every request (one lstat), so one cache serves all servers.
+const scripts = new ScriptCache();
 
-function scriptUserIds(user: string | number | null): Promise<UserIds | undefined> {
-  const key = JSON.stringify(user);
+/** The ids scripts run as; synchronous once the user has been looked up. */
+function scriptUserIds(user: string | number | null): UserIds | undefined | Promise<UserIds | undefined> {
+  const key = typeof user === 'string' ? `s${user}` : String(user);
+  if (knownUsers.has(key)) return knownUsers.get(key);
   let ids = users.get(key);
   if (ids === undefined) {
     ids = resolveScriptUser(user);
     users.set(key, ids);
-    ids.catch(() => users.delete(key));
+    ids.then(
+      (found) => knownUsers.set(key, found),
+      () => users.delete(key),
+    );
   }
   return ids;
 }
+
+type RequestBody = { length: number; source: Readable; spooled?: SpooledBody };
 
 /** Query words as arguments, the old CGI way (RFC 3875 §4.4): only for a query without `=`. */
 function queryArguments(query: string): string[] {
@@ -242,16 +247,20 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     this.sendError(error.status, messages[error.status]);
   }
 
-  /** The body the script reads: streamed with its length, spooled when chunked, none otherwise. */
-  async #requestBody(
-    depth: number,
-  ): Promise<{ length: number; source: Readable; spooled?: SpooledBody } | undefined> {
+  /**
+   * The body the script reads: streamed with its length, spooled when chunked, none otherwise.
+   * Synchronous unless there is a body to spool.
+   */
+  #requestBody(depth: number): RequestBody | undefined | Promise<RequestBody> {
     if (depth > 0) return undefined;
     const { maxBodySize, tempDirectory } = this.cgiOptions;
     const lengthHeader = this.headers.get('content-length');
     if (this.headers.has('transfer-encoding')) {
-      const spooled = await spoolBody(this.req, maxBodySize, tempDirectory);
-      return { length: spooled.length, source: spooled.open(), spooled };
+      return spoolBody(this.req, maxBodySize, tempDirectory).then((spooled) => ({
+        length: spooled.length,
+        source: spooled.open(),
+        spooled,
+      }));
     }
     if (lengthHeader === undefined) return undefined;
     const length = Number(lengthHeader);
@@ -298,12 +307,17 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
   ): Promise<Dispatch | undefined> {
     const options = this.cgiOptions;
     const root = this.directory;
-    const script = await resolveScript(root, decoded.path, options.cgiDirectories, {
+    // Each await below is skipped when its value is already known: a request that needs no file
+    // system trip reaches the spawn in the same tick it arrived in.
+    const resolving = scripts.resolve(root, decoded.path, options.cgiDirectories, {
       dotfiles: this.options.dotfiles,
     });
+    const script = resolving instanceof Promise ? await resolving : resolving;
     const { command, args } = this.#command(script, decoded.query);
-    const user = await scriptUserIds(options.scriptUser);
-    const body = await this.#requestBody(depth);
+    const userIds = scriptUserIds(options.scriptUser);
+    const user = userIds instanceof Promise ? await userIds : userIds;
+    const bodyOrPromise = this.#requestBody(depth);
+    const body = bodyOrPromise instanceof Promise ? await bodyOrPromise : bodyOrPromise;
     try {
       const environment = buildEnvironment(
         {
@@ -326,17 +340,20 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
         { inheritEnv: options.inheritEnv, env: options.env, passAuthorization: options.passAuthorization },
       );
       const limiter = this.#limiter();
-      const aborted = new AbortController();
-      const onClose = () => aborted.abort();
-      this.res.once('close', onClose);
-      let release: () => void;
-      try {
-        release = await limiter.acquire(aborted.signal);
-      } finally {
-        this.res.off('close', onClose);
+      let release = limiter.tryAcquire();
+      if (release === undefined) {
+        const aborted = new AbortController();
+        const onClose = () => aborted.abort();
+        this.res.once('close', onClose);
+        try {
+          release = await limiter.acquire(aborted.signal);
+        } finally {
+          this.res.off('close', onClose);
+        }
       }
+      let child: ScriptProcess;
       try {
-        const child = await ScriptProcess.start({
+        const started = ScriptProcess.start({
           command,
           args,
           cwd: script.directory,
@@ -345,10 +362,15 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
           killGrace: options.killGrace,
           hasInput: body !== undefined,
         });
-        return await this.#serveScript(child, script, body?.source, depth);
-      } finally {
+        child = started instanceof Promise ? await started : started;
+      } catch (error) {
         release();
+        throw error;
       }
+      // The slot is the process's: it is given back when the script has exited, even when the
+      // response was complete before that (a script that closed its output and still runs).
+      void child.exited.then(release);
+      return await this.#serveScript(child, script, body?.source, depth);
     } finally {
       await body?.spooled?.close();
     }
@@ -396,6 +418,9 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
             options.scriptTimeout,
           )
         : undefined;
+    // Set once the script has answered in full (its stdout ended): from then on the request is done
+    // and the rest (time limit, exit status) is the exit's business.
+    let answered = false;
     try {
       let head: { headers: ScriptHeaders; body: Buffer };
       try {
@@ -412,20 +437,42 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
         await script.exited;
         return { target: head.headers.location!, depth: depth + 1 };
       }
-      this.#sendScriptHeaders(head.headers, kind);
       const discard = this.command === 'HEAD';
-      if (!discard && head.body.length > 0) await this.wfile.write(head.body);
-      for await (const chunk of child.stdout) {
-        if (failure) break;
-        if (!discard) await this.wfile.write(chunk as Buffer);
+      const start = await this.#collectOutput(child.stdout, head.body, () => failure !== undefined);
+      if (start.ended && failure === undefined) {
+        // The whole output is here: one write, framed with its length instead of chunks.
+        this.#sendScriptHeaders(head.headers, kind, start.length);
+        if (discard || start.chunks.length === 0) this.res.end();
+        else this.res.end(start.chunks.length === 1 ? start.chunks[0] : Buffer.concat(start.chunks));
+      } else {
+        this.#sendScriptHeaders(head.headers, kind);
+        for (const chunk of discard ? [] : start.chunks) {
+          const written = this.#writeBody(chunk);
+          if (written) await written;
+        }
+        if (!start.ended) await this.#copyOutput(child.stdout, discard, () => failure !== undefined);
       }
-      // The client must not mistake a cut-off body for a complete one.
-      if (failure) this.res.destroy();
-      const exit = await script.exited;
-      const ending = exit.signal ?? `status ${exit.code}`;
-      if (failure) this.logError('%s; script ended by %s', failure.message, ending);
-      else if (exit.code !== 0 || exit.signal !== null)
-        this.logError('CGI script %s exited with %s', name, ending);
+      if (failure) {
+        // The client must not mistake a cut-off body for a complete one.
+        this.res.destroy();
+        const exit = await script.exited;
+        this.logError('%s; script ended by %s', failure.message, exit.signal ?? `status ${exit.code}`);
+        return undefined;
+      }
+      // The script closed its output: the response is complete now, without waiting for the exit
+      // (the script keeps its slot and its time limit until then; how it ended is logged).
+      answered = true;
+      this.res.off('close', onClientGone);
+      if (input && child.stdin) input.unpipe(child.stdin);
+      const ended = (exit: ScriptExit) => {
+        if (overall) clearTimeout(overall);
+        const ending = exit.signal ?? `status ${exit.code}`;
+        if (failure) this.logError('%s; script ended by %s', failure.message, ending);
+        else if (exit.code !== 0 || exit.signal !== null)
+          this.logError('CGI script %s exited with %s', name, ending);
+      };
+      if (script.exit) ended(script.exit);
+      else void script.exited.then(ended);
       return undefined;
     } catch (error) {
       if (!script.hasExited) await script.kill(failure?.message ?? 'request failed');
@@ -438,11 +485,126 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
       }
       throw failure ?? error;
     } finally {
-      if (overall) clearTimeout(overall);
-      this.res.off('close', onClientGone);
-      if (input && child.stdin) input.unpipe(child.stdin);
-      if (!script.hasExited) await script.kill('request finished');
+      if (!answered) {
+        if (overall) clearTimeout(overall);
+        this.res.off('close', onClientGone);
+        if (input && child.stdin) input.unpipe(child.stdin);
+        if (!script.hasExited) await script.kill('request finished');
+      }
     }
+  }
+
+  /**
+   * Reads on after the header block, holding the output instead of sending it, for as long as more
+   * of it (or its end) follows within the next event-loop turns and it stays small: a script that
+   * prints a short page and exits is then answered in one write with a Content-Length. A script
+   * that keeps its output open, or writes more than `maxBytes`, is answered as it writes after at
+   * most two turns' delay. Leaves stdout paused unless it ended.
+   */
+  #collectOutput(
+    stdout: Readable,
+    first: Buffer,
+    isStopped: () => boolean,
+    maxBytes = 64 * 1024,
+  ): Promise<{ chunks: Buffer[]; length: number; ended: boolean }> {
+    const chunks = first.length > 0 ? [first] : [];
+    let length = first.length;
+    if (length > maxBytes || stdout.readableEnded || stdout.destroyed) {
+      return Promise.resolve({ chunks, length, ended: stdout.readableEnded });
+    }
+    return new Promise((resolve) => {
+      let turns = 0;
+      let immediate: NodeJS.Immediate | undefined;
+      const finish = (ended: boolean) => {
+        if (immediate) clearImmediate(immediate);
+        stdout.off('data', onData);
+        stdout.off('end', onEnd);
+        stdout.off('close', onClose);
+        if (!ended) stdout.pause();
+        resolve({ chunks, length, ended });
+      };
+      const onData = (chunk: Buffer) => {
+        chunks.push(chunk);
+        length += chunk.length;
+        turns = 0;
+        if (length > maxBytes || isStopped()) finish(false);
+      };
+      const onEnd = () => finish(true);
+      // Destroyed without an end (an error): what was read is sent, and the copy sees the rest.
+      const onClose = () => finish(false);
+      const tick = () => {
+        turns += 1;
+        if (turns >= 2 || isStopped()) {
+          immediate = undefined;
+          finish(false);
+        } else immediate = setImmediate(tick);
+      };
+      stdout.on('data', onData);
+      stdout.once('end', onEnd);
+      stdout.once('close', onClose);
+      immediate = setImmediate(tick);
+      stdout.resume();
+    });
+  }
+
+  /** Writes body bytes; `undefined` when the response took them without asking to wait. */
+  #writeBody(chunk: Buffer): Promise<void> | undefined {
+    const res = this.res;
+    if (res.destroyed || res.writableEnded || res.writableNeedDrain) return this.wfile.write(chunk);
+    // Queued even when it asks to wait: what is left is to wait for the response to drain.
+    return res.write(chunk) ? undefined : this.wfile.flush();
+  }
+
+  /**
+   * Copies the rest of the script's output into the response (or reads and drops it for HEAD), with
+   * backpressure: the script's stdout is paused while the response drains. Resolves when the output
+   * ends or `isStopped()` turns true (the stream is then destroyed); rejects when a write fails.
+   */
+  #copyOutput(stdout: Readable, discard: boolean, isStopped: () => boolean): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let done = false;
+      const finish = (error?: unknown) => {
+        if (done) return;
+        done = true;
+        stdout.off('data', onData);
+        stdout.off('end', onEnd);
+        stdout.off('close', onEnd);
+        stdout.off('error', finish);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      const onEnd = () => finish();
+      const onData = (chunk: Buffer) => {
+        if (isStopped()) {
+          stdout.destroy();
+          finish();
+          return;
+        }
+        if (discard) return;
+        const written = this.#writeBody(chunk);
+        if (written === undefined) return;
+        stdout.pause();
+        written.then(
+          () => {
+            if (!done) stdout.resume();
+          },
+          (error: unknown) => {
+            stdout.destroy();
+            finish(error);
+          },
+        );
+      };
+      if (stdout.readableEnded || stdout.destroyed) {
+        finish(stdout.errored ?? undefined);
+        return;
+      }
+      stdout.on('data', onData);
+      stdout.once('end', onEnd);
+      // A stream destroyed without an end (the script was stopped) ends the copy too.
+      stdout.once('close', onEnd);
+      stdout.once('error', finish);
+      stdout.resume();
+    });
   }
 
   /** Reads stdout until the header block ends; 502 on malformed output or early end, 504 on timeout. */
@@ -506,13 +668,22 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     });
   }
 
-  #sendScriptHeaders(headers: ScriptHeaders, kind: 'document' | 'client-redirect'): void {
+  /** The status line and the script's headers; `contentLength` when the whole body is known. */
+  #sendScriptHeaders(
+    headers: ScriptHeaders,
+    kind: 'document' | 'client-redirect',
+    contentLength?: number,
+  ): void {
     const status = headers.status;
-    if (kind === 'client-redirect') this.sendResponse(status?.code ?? 302, status?.reason || undefined);
-    else this.sendResponse(status?.code ?? 200, status?.reason || undefined);
+    const code = status?.code ?? (kind === 'client-redirect' ? 302 : 200);
+    this.sendResponse(code, status?.reason || undefined);
     if (headers.location !== undefined) this.sendHeader('Location', headers.location);
     if (headers.contentType !== undefined) this.sendHeader('Content-Type', headers.contentType);
     for (const [name, value] of headers.fields) this.sendHeader(name, value);
+    // The length is the server's own count: a script's Content-Length is never passed on.
+    if (contentLength !== undefined && code !== 204 && code !== 304) {
+      this.sendHeader('Content-Length', contentLength);
+    }
     this.endHeaders();
   }
 }

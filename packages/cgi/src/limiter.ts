@@ -28,6 +28,13 @@ export class ConcurrencyLimiter {
     return this.#queue.length;
   }
 
+  /** A slot when one is free right now (and nobody waits for one): the function that gives it back. */
+  tryAcquire(): (() => void) | undefined {
+    if (this.#running >= this.maxRunning || this.#queue.length > 0) return undefined;
+    this.#running += 1;
+    return this.#releaser();
+  }
+
   /** Waits for a slot; resolves with the function that gives it back (call it exactly once). */
   async acquire(signal?: AbortSignal): Promise<() => void> {
     if (this.#running < this.maxRunning) {

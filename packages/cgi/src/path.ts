@@ -1,5 +1,5 @@
-import { constants, type Stats } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
+import { type BigIntStats, constants } from 'node:fs';
+import { lstat, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createCgiError } from './errors.js';
 
@@ -142,6 +142,19 @@ function isInside(child: string, parent: string): boolean {
 }
 
 /**
+ * The identity of the file a script was found at, from bigint `lstat` and `stat` of its (unresolved)
+ * path: both taken before the path was resolved, so any later change shows as a difference.
+ */
+export interface ScriptVersion {
+  /** The unresolved path below the document root (`<root>/cgi-bin/hello.sh`). */
+  readonly filePath: string;
+  /** `lstat` of `filePath`: the link itself when it is one. */
+  readonly link: BigIntStats;
+  /** `stat` of `filePath`: the file it names. */
+  readonly file: BigIntStats;
+}
+
+/**
  * Finds the script a collapsed CGI path names: walks the segments after the CGI directory from the
  * document root while they are directories; the first regular file is the script and the rest is
  * PATH_INFO. Missing → 404; a directory or anything but a regular file → 403; a file whose real path
@@ -154,6 +167,16 @@ export async function resolveScript(
   cgiDirectories: readonly string[],
   options: { dotfiles?: boolean } = {},
 ): Promise<ResolvedScript> {
+  return (await locateScript(root, collapsedPath, cgiDirectories, options)).script;
+}
+
+/** {@link resolveScript}, with the version of the file it found (for the resolution cache). */
+export async function locateScript(
+  root: string,
+  collapsedPath: string,
+  cgiDirectories: readonly string[],
+  options: { dotfiles?: boolean } = {},
+): Promise<{ script: ResolvedScript; version: ScriptVersion }> {
   const match = matchCgiDirectory(collapsedPath, cgiDirectories);
   if (match === undefined) {
     throw createCgiError('SRV_ERR_CGI_NOT_FOUND', `${collapsedPath} is not in a CGI directory`);
@@ -172,7 +195,8 @@ export async function resolveScript(
     if (isMissing(cause)) throw createCgiError('SRV_ERR_CGI_NOT_FOUND', `no CGI directory ${filePath}`);
     throw createCgiError('SRV_ERR_CGI_FORBIDDEN', `cannot read ${filePath}`, { cause });
   }
-  let info: Stats | undefined;
+  let link: BigIntStats | undefined;
+  let info: BigIntStats | undefined;
   let index = 0;
   while (info === undefined || info.isDirectory()) {
     const segment = segments[index];
@@ -183,7 +207,9 @@ export async function resolveScript(
     filePath = path.join(filePath, segment);
     index += 1;
     try {
-      info = await stat(filePath);
+      // lstat first: a link swapped after it shows as a new link inode on the next request.
+      link = await lstat(filePath, { bigint: true });
+      info = link.isSymbolicLink() ? await stat(filePath, { bigint: true }) : link;
     } catch (cause) {
       if (isMissing(cause)) throw createCgiError('SRV_ERR_CGI_NOT_FOUND', `no script at ${filePath}`);
       throw createCgiError('SRV_ERR_CGI_FORBIDDEN', `cannot read ${filePath}`, { cause });
@@ -206,11 +232,15 @@ export async function resolveScript(
     }
   }
   const rest = segments.slice(index);
+  const executeBits = BigInt(constants.S_IXUSR | constants.S_IXGRP | constants.S_IXOTH);
   return {
-    scriptName: urlPath,
-    scriptFilename: real,
-    pathInfo: rest.length === 0 ? '' : `/${rest.join('/')}`,
-    directory: path.dirname(real),
-    isExecutable: (info.mode & (constants.S_IXUSR | constants.S_IXGRP | constants.S_IXOTH)) !== 0,
+    script: {
+      scriptName: urlPath,
+      scriptFilename: real,
+      pathInfo: rest.length === 0 ? '' : `/${rest.join('/')}`,
+      directory: path.dirname(real),
+      isExecutable: (info.mode & executeBits) !== 0n,
+    },
+    version: { filePath, link: link!, file: info },
   };
 }

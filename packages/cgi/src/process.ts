@@ -1,5 +1,6 @@
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { createCgiError } from './errors.js';
 import type { UserIds } from './user.js';
 
@@ -60,6 +61,11 @@ export class ScriptProcess {
     return this.#exit !== undefined;
   }
 
+  /** How the script ended, once it has. */
+  get exit(): ScriptExit | undefined {
+    return this.#exit;
+  }
+
   /**
    * Sends SIGTERM to the script's process group, then SIGKILL after the grace period; resolves once
    * the script has exited. Idempotent.
@@ -93,13 +99,15 @@ export class ScriptProcess {
   }
 
   /**
-   * Spawns a script directly (never through a shell) in its own process group. Resolves once it runs;
-   * `EACCES` becomes `SRV_ERR_CGI_FORBIDDEN` (403), anything else `SRV_ERR_CGI_SPAWN_FAILED` (500).
+   * Spawns a script directly (never through a shell) in its own process group. Returns the running
+   * script at once (libuv reports a failed `execve` synchronously, so a child with a pid runs); a
+   * failure rejects: `EACCES` becomes `SRV_ERR_CGI_FORBIDDEN` (403), anything else
+   * `SRV_ERR_CGI_SPAWN_FAILED` (500).
    */
-  static async start(options: ScriptSpawnOptions): Promise<ScriptProcess> {
+  static start(options: ScriptSpawnOptions): ScriptProcess | Promise<never> {
     let child: ScriptChild;
     try {
-      child = spawn(options.command, [...options.args], {
+      child = spawn(options.command, options.args, {
         cwd: options.cwd,
         env: options.env,
         stdio: [options.hasInput ? 'pipe' : 'ignore', 'pipe', 'pipe'],
@@ -109,37 +117,30 @@ export class ScriptProcess {
         ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
       }) as ScriptChild;
     } catch (cause) {
-      throw createCgiError('SRV_ERR_CGI_SPAWN_FAILED', `cannot run ${options.command}: ${String(cause)}`, {
-        cause,
-      });
-    }
-    const script = new ScriptProcess(child, options.killGrace);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const onSpawn = () => {
-          child.off('error', onError);
-          resolve();
-        };
-        const onError = (error: Error) => {
-          child.off('spawn', onSpawn);
-          reject(error);
-        };
-        child.once('spawn', onSpawn);
-        child.once('error', onError);
-      });
-    } catch (cause) {
-      const code = (cause as NodeJS.ErrnoException).code;
-      if (code === 'EACCES' || code === 'EPERM') {
-        throw createCgiError('SRV_ERR_CGI_FORBIDDEN', `not allowed to run ${options.command}`, { cause });
-      }
-      throw createCgiError(
-        'SRV_ERR_CGI_SPAWN_FAILED',
-        `cannot run ${options.command}: ${(cause as Error).message}`,
-        { cause },
+      return Promise.reject(
+        createCgiError('SRV_ERR_CGI_SPAWN_FAILED', `cannot run ${options.command}: ${String(cause)}`, {
+          cause,
+        }),
       );
     }
-    child.on('error', () => {});
-    return script;
+    if (child.pid !== undefined) {
+      child.on('error', () => {});
+      return new ScriptProcess(child, options.killGrace);
+    }
+    // No pid: the spawn failed, and Node emits why on the next tick.
+    return new Promise<never>((_resolve, reject) => {
+      child.once('error', (cause: NodeJS.ErrnoException) => {
+        if (cause.code === 'EACCES' || cause.code === 'EPERM') {
+          reject(createCgiError('SRV_ERR_CGI_FORBIDDEN', `not allowed to run ${options.command}`, { cause }));
+          return;
+        }
+        reject(
+          createCgiError('SRV_ERR_CGI_SPAWN_FAILED', `cannot run ${options.command}: ${cause.message}`, {
+            cause,
+          }),
+        );
+      });
+    });
   }
 }
 
@@ -150,9 +151,14 @@ export function forEachLine(
   maxLength = 4096,
 ): void {
   let pending = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    pending += chunk;
+  // Created on the first output only: most scripts write nothing to stderr.
+  let decoder: StringDecoder | undefined;
+  stream.on('data', (chunk: Buffer | string) => {
+    if (typeof chunk === 'string') pending += chunk;
+    else {
+      decoder ??= new StringDecoder('utf8');
+      pending += decoder.write(chunk);
+    }
     let newline = pending.indexOf('\n');
     while (newline !== -1) {
       onLine(pending.slice(0, newline).replace(/\r$/, '').slice(0, maxLength));
@@ -165,6 +171,7 @@ export function forEachLine(
     }
   });
   stream.on('end', () => {
+    if (decoder) pending += decoder.end();
     if (pending !== '') onLine(pending.slice(0, maxLength));
     pending = '';
   });

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
 import { ConcurrencyLimiter } from '../../src/limiter.js';
+import { forEachLine } from '../../src/process.js';
 import { spoolBody } from '../../src/spool.js';
 import { findUser } from '../../src/user.js';
 
@@ -25,7 +26,39 @@ describe('spoolBody', () => {
   });
 });
 
+describe('forEachLine', () => {
+  it('splits bytes into lines, keeping a UTF-8 character cut between chunks whole', async () => {
+    const euro = Buffer.from('€');
+    const stream = Readable.from([
+      Buffer.from('one\r\ntwo '),
+      euro.subarray(0, 1),
+      Buffer.concat([euro.subarray(1), Buffer.from('\nxxxxxx')]),
+      Buffer.from('yy\nlast'),
+    ]);
+    const lines: string[] = [];
+    const ended = new Promise((resolve) => stream.once('end', resolve));
+    forEachLine(stream, (line) => lines.push(line), 6);
+    await ended;
+    // A line longer than the limit is cut there; the rest of it is dropped.
+    expect(lines).toEqual(['one', 'two €', 'xxxxxx', 'last']);
+  });
+});
+
 describe('ConcurrencyLimiter', () => {
+  it('tryAcquire takes a free slot at once, never one that a waiting request is owed', async () => {
+    const limiter = new ConcurrencyLimiter(1, 1, 10_000);
+    const first = limiter.tryAcquire();
+    expect(first).toBeTypeOf('function');
+    expect(limiter.tryAcquire()).toBeUndefined();
+    const waiting = limiter.acquire();
+    first!();
+    expect(limiter.tryAcquire()).toBeUndefined();
+    (await waiting)();
+    expect(limiter.running).toBe(0);
+    limiter.tryAcquire()!();
+    expect(limiter.running).toBe(0);
+  });
+
   it('runs up to the limit, queues, then refuses with 503', async () => {
     const limiter = new ConcurrencyLimiter(1, 1, 10_000);
     const first = await limiter.acquire();
