@@ -41,8 +41,13 @@ export class AsyncDispatcher implements Dispatcher {
   start(): void {}
 
   dispatch(_request: ServerRequest, run: () => Promise<void>): Promise<void> {
-    const job = run().finally(() => this.#inFlight.delete(job));
+    const job = run();
     this.#inFlight.add(job);
+    // then() rather than finally(): one reaction, no extra promise per request.
+    const forget = () => {
+      this.#inFlight.delete(job);
+    };
+    job.then(forget, forget);
     return job;
   }
 

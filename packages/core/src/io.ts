@@ -5,6 +5,9 @@ const newline = 0x0a;
 // One shared empty buffer for every reader that has read nothing yet (a zero-length view cannot change).
 const empty = Buffer.alloc(0);
 const settled: Promise<void> = Promise.resolve();
+/** The reader attached to a stream, for the shared listeners. */
+const readerKey = Symbol('srv.lineReader');
+type Keyed = Readable & { [readerKey]?: LineReader };
 
 /** Options of a {@link LineReader}. */
 export interface LineReaderOptions {
@@ -54,57 +57,85 @@ export class LineReader implements AsyncIterable<Buffer> {
   }
 
   #attach(): void {
-    const source = this.#source;
+    const source = this.#source as Keyed | undefined;
     if (this.#attached || source === undefined) return;
     this.#attached = true;
-    const wake = () => {
-      const resolve = this.#wake;
-      this.#wake = undefined;
-      resolve?.();
-    };
-    source.on('data', (chunk: Buffer | string) => {
-      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      this.#buffer = this.#buffer.length === 0 ? bytes : Buffer.concat([this.#buffer, bytes]);
-      if (this.#buffer.length >= this.#highWaterMark) source.pause();
-      wake();
-    });
-    source.on('end', () => {
-      this.#ended = true;
-      wake();
-    });
-    source.on('close', () => {
-      this.#ended = true;
-      wake();
-    });
-    source.on('error', (error: Error) => {
-      this.#error ??= error;
-      wake();
-    });
+    if (source[readerKey] === undefined) {
+      // The usual case, one reader per stream: four shared listeners find the reader on the stream.
+      source[readerKey] = this;
+      source.on('data', LineReader.#onData);
+      source.on('end', LineReader.#onEnd);
+      source.on('close', LineReader.#onEnd);
+      source.on('error', LineReader.#onError);
+    } else {
+      source.on('data', (chunk: Buffer | string) => this.#push(chunk));
+      source.on('end', () => this.#end());
+      source.on('close', () => this.#end());
+      source.on('error', (error: Error) => this.#fail(error));
+    }
     if (source.readableEnded || source.destroyed) this.#ended = true;
   }
 
-  async #more(): Promise<void> {
-    if (this.#error) throw this.#error;
-    if (this.#ended) return;
+  static readonly #onData = function onData(this: Keyed, chunk: Buffer | string): void {
+    const reader = this[readerKey];
+    if (reader) reader.#push(chunk);
+  };
+
+  static readonly #onEnd = function onEnd(this: Keyed): void {
+    const reader = this[readerKey];
+    if (reader) reader.#end();
+  };
+
+  static readonly #onError = function onError(this: Keyed, error: Error): void {
+    const reader = this[readerKey];
+    if (reader) reader.#fail(error);
+  };
+
+  #push(chunk: Buffer | string): void {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    this.#buffer = this.#buffer.length === 0 ? bytes : Buffer.concat([this.#buffer, bytes]);
+    if (this.#buffer.length >= this.#highWaterMark) this.#source?.pause();
+    this.#wakeUp();
+  }
+
+  #end(): void {
+    this.#ended = true;
+    this.#wakeUp();
+  }
+
+  #fail(error: Error): void {
+    this.#error ??= error;
+    this.#wakeUp();
+  }
+
+  #wakeUp(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  /** Waits for more bytes, the end, an error or the read timeout (one promise, no async frame). */
+  #more(): Promise<void> {
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.#ended) return settled;
     this.#source?.resume();
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        this.#wake = resolve;
-        if (this.#timeout > 0) {
-          timer = setTimeout(() => {
-            const error = createError('SRV_ERR_TIMEOUT', `no data for ${this.#timeout} ms`);
-            this.#error = error;
-            this.#wake = undefined;
-            this.#source?.destroy();
-            reject(error);
-          }, this.#timeout);
-        }
-      });
-    } finally {
-      if (timer) clearTimeout(timer);
-    }
-    if (this.#error) throw this.#error;
+    return new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      this.#wake = () => {
+        if (timer) clearTimeout(timer);
+        if (this.#error) reject(this.#error);
+        else resolve();
+      };
+      if (this.#timeout > 0) {
+        timer = setTimeout(() => {
+          const error = createError('SRV_ERR_TIMEOUT', `no data for ${this.#timeout} ms`);
+          this.#error = error;
+          this.#wake = undefined;
+          this.#source?.destroy();
+          reject(error);
+        }, this.#timeout);
+      }
+    });
   }
 
   #take(length: number): Buffer {

@@ -347,7 +347,10 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
 
   #track(job: Promise<void>): void {
     this.#inFlight.add(job);
-    void job.finally(() => this.#inFlight.delete(job));
+    const forget = () => {
+      this.#inFlight.delete(job);
+    };
+    job.then(forget, forget);
   }
 
   async #process(request: ServerRequest): Promise<void> {

@@ -1,0 +1,62 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { isSrvError, LineReader, StreamWriter } from '../../src/index.js';
+
+describe('LineReader', () => {
+  it('reads lines across chunks, then the rest at the end', async () => {
+    const source = new PassThrough();
+    const reader = new LineReader(source);
+    const first = reader.readline();
+    source.write('hel');
+    source.write('lo\nwor');
+    expect((await first).toString()).toBe('hello\n');
+    source.end('ld');
+    expect((await reader.readline()).toString()).toBe('world');
+    expect((await reader.readline()).length).toBe(0);
+  });
+
+  it('a second reader on the same stream sees the same bytes as the first', async () => {
+    const source = new PassThrough();
+    const one = new LineReader(source);
+    const two = new LineReader(source);
+    const lines = Promise.all([one.readline(), two.readline()]);
+    source.write('both\n');
+    expect((await lines).map(String)).toEqual(['both\n', 'both\n']);
+  });
+
+  it('fails a read after its timeout with SRV_ERR_TIMEOUT and destroys the source', async () => {
+    const source = new PassThrough();
+    const reader = new LineReader(source, { timeout: 50 });
+    const error = await reader.readline().catch((caught: unknown) => caught);
+    expect(isSrvError(error, 'SRV_ERR_TIMEOUT')).toBe(true);
+    expect(source.destroyed).toBe(true);
+  });
+
+  it('passes a stream error to the waiting read', async () => {
+    const source = new PassThrough();
+    const reader = new LineReader(source);
+    const pending = reader.readline();
+    source.destroy(new Error('boom'));
+    await expect(pending).rejects.toThrow('boom');
+  });
+});
+
+describe('StreamWriter', () => {
+  it('resolves at once with room, waits for drain when full, refuses after the end', async () => {
+    const target = new PassThrough({ highWaterMark: 4 });
+    const writer = new StreamWriter(target);
+    await writer.write('ab');
+    let drained = false;
+    const full = writer.write('cdefgh').then(() => {
+      drained = true;
+    });
+    await Promise.resolve();
+    expect(drained).toBe(false);
+    target.read();
+    await full;
+    expect(drained).toBe(true);
+    target.end();
+    const refused = await writer.write('x').catch((caught: unknown) => caught);
+    expect(isSrvError(refused, 'SRV_ERR_SERVER_CLOSED')).toBe(true);
+  });
+});
