@@ -394,8 +394,8 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
   }
 
   /** Python's `finish_request`: runs the handler for one request in this process. */
-  async finishRequest(request: Req, clientAddress: SocketAddress, info: RequestInfo): Promise<void> {
-    await runHandler(this.RequestHandlerClass, request, clientAddress, this, info);
+  finishRequest(request: Req, clientAddress: SocketAddress, info: RequestInfo): Promise<void> {
+    return runHandler(this.RequestHandlerClass, request, clientAddress, this, info);
   }
 
   /** Python's `shutdown_request`: closes a connection once its handler is done (no-op for datagrams). */

@@ -173,7 +173,8 @@ export class TimeRequestHandler<S = unknown> extends StreamRequestHandler<S> {
 
   /** The reply to one request word (trimmed), newline included. Override to add words. */
   answer(word: string): string {
-    return answerWord(word, this.settings.clock(), { utc: this.settings.utc });
+    // The settings carry `utc`: no options object per answer.
+    return answerWord(word, this.settings.clock(), this.settings);
   }
 
   /** Logs one line as the tutorial prints it: `[2026-11-24 19:02:46] -- <message>`. */
