@@ -53,24 +53,21 @@ type CGIStatics = Required<Omit<CGIOptions, keyof SimpleHTTPOptions | 'tempDirec
   Pick<CGIOptions, 'tempDirectory'>;
 
 const limiters = new WeakMap<object, ConcurrencyLimiter>();
-const users = new Map<string, Promise<UserIds | undefined>>();
-const knownUsers = new Map<string, UserIds | undefined>();
+// A lookup in flight is a promise; once it has settled the ids themselves, so later requests need no await.
+const users = new Map<string, Promise<UserIds | undefined> | UserIds | undefined>();
 // Resolutions are checked against the file on every request (one lstat), so one cache serves all servers.
 const scripts = new ScriptCache();
 
 /** The ids scripts run as; synchronous once the user has been looked up. */
 function scriptUserIds(user: string | number | null): UserIds | undefined | Promise<UserIds | undefined> {
   const key = typeof user === 'string' ? `s${user}` : String(user);
-  if (knownUsers.has(key)) return knownUsers.get(key);
-  let ids = users.get(key);
-  if (ids === undefined) {
-    ids = resolveScriptUser(user);
-    users.set(key, ids);
-    ids.then(
-      (found) => knownUsers.set(key, found),
-      () => users.delete(key),
-    );
-  }
+  if (users.has(key)) return users.get(key);
+  const ids = resolveScriptUser(user);
+  users.set(key, ids);
+  ids.then(
+    (found) => users.set(key, found),
+    () => users.delete(key),
+  );
   return ids;
 }
 
@@ -408,6 +405,11 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
         stop(createCgiError('SRV_ERR_CGI_BAD_RESPONSE', `client went away; stopped ${name}`));
     };
     this.res.once('close', onClientGone);
+    // The request's ties to the script: the client-gone watch and the request body's pipe.
+    const detach = () => {
+      this.res.off('close', onClientGone);
+      if (input && child.stdin) input.unpipe(child.stdin);
+    };
     const overall =
       options.scriptTimeout > 0
         ? setTimeout(
@@ -462,8 +464,7 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
       // The script closed its output: the response is complete now, without waiting for the exit
       // (the script keeps its slot and its time limit until then; how it ended is logged).
       answered = true;
-      this.res.off('close', onClientGone);
-      if (input && child.stdin) input.unpipe(child.stdin);
+      detach();
       const ended = (exit: ScriptExit) => {
         if (overall) clearTimeout(overall);
         const ending = exit.signal ?? `status ${exit.code}`;
@@ -487,8 +488,7 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     } finally {
       if (!answered) {
         if (overall) clearTimeout(overall);
-        this.res.off('close', onClientGone);
-        if (input && child.stdin) input.unpipe(child.stdin);
+        detach();
         if (!script.hasExited) await script.kill('request finished');
       }
     }

@@ -77,7 +77,8 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
   readonly #idle: W[] = [];
   readonly #queue: PoolJob[] = [];
   readonly #jobs = new Set<PoolJob>();
-  #drained: (() => void) | undefined;
+  /** Callers of `drain()` waiting for the last job to end. */
+  readonly #drainWaiters: Array<() => void> = [];
   #starting = 0;
   readonly #spawning = new Set<Promise<unknown>>();
   #nextId = 0;
@@ -194,7 +195,7 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
         if (settled) return;
         settled = true;
         this.#jobs.delete(job);
-        if (this.#jobs.size === 0) this.#drained?.();
+        if (this.#jobs.size === 0) for (const wake of this.#drainWaiters.splice(0)) wake();
         if (error === undefined) resolve();
         else reject(error);
       };
@@ -368,16 +369,7 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
 
   /** Resolves when every dispatched request is over. */
   async drain(): Promise<void> {
-    while (this.#jobs.size > 0) {
-      await new Promise<void>((resolve) => {
-        const previous = this.#drained;
-        this.#drained = () => {
-          this.#drained = undefined;
-          previous?.();
-          resolve();
-        };
-      });
-    }
+    while (this.#jobs.size > 0) await new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
   }
 
   /** Python's `server_close` part: with `blockOnClose`, waits for running requests; then stops every worker. */

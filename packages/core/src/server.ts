@@ -83,13 +83,13 @@ interface ServerStatics {
   exportName?: string;
 }
 
-// Options that cannot (or must not) cross to a worker.
 /** How long `shutdownRequest` lets a half-closed peer read before the connection is cut, and the sweep. */
 const lingerMs = 2000;
 const lingerSweepMs = 500;
 /** The ConnectionInfo of an attached socket, for its shared error listener. */
 const infoKey = Symbol('srv.connectionInfo');
 
+// Options that cannot (or must not) cross to a worker.
 const localOnlyOptions = new Set(['dispatcher', 'signal', 'logger', 'attach', 'bindAndActivate']);
 
 /**
