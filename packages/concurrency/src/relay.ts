@@ -4,6 +4,12 @@
  * window: the sender stops once `window` bytes are unacknowledged and the receiver acknowledges only
  * when it has room (the socket drained, or the reader asked for more), so a slow peer on either side
  * holds at most a window in flight instead of growing a buffer without bound.
+ *
+ * Acknowledgements are batched: the receiver owes them up to a quarter of the window before it sends
+ * one. Every message wakes the other thread, so a short request/response exchange (an HTTP request,
+ * a line and its answer) costs two messages instead of four. It cannot stall: a sender waits only with
+ * a whole window unacknowledged, and once those bytes have arrived and have room the receiver owes far
+ * more than the threshold.
  */
 import type { Duplex } from 'node:stream';
 import type { MessagePort } from 'node:worker_threads';
@@ -19,6 +25,11 @@ export type RelayMessage =
   | { readonly t: 'close' }
   | { readonly t: 'noDelay'; readonly v: boolean }
   | { readonly t: 'keepAlive'; readonly v: boolean; readonly d: number };
+
+/** Bytes a receiver may owe before it must acknowledge them: a quarter of the window (at least 1). */
+export function ackThreshold(window: number): number {
+  return Math.max(1, Math.floor(window / 4));
+}
 
 /** Posts bytes as a transferred copy. */
 // A Buffer is often a view of a larger pooled ArrayBuffer, and cloning a view clones its whole buffer:
@@ -49,9 +60,11 @@ export function relaySocket(socket: Duplex, port: MessagePort, window = defaultR
   let owed = 0;
   let waitingDrain = false;
   let portClosed = false;
+  const threshold = ackThreshold(window);
 
-  const sendAck = () => {
-    if (owed === 0 || portClosed) return;
+  // `force`: the socket is gone, so nothing will ever drain; release a sender that may be waiting.
+  const sendAck = (force = false) => {
+    if (owed === 0 || (owed < threshold && !force) || portClosed) return;
     port.postMessage({ t: 'ack', n: owed } satisfies RelayMessage);
     owed = 0;
   };
@@ -83,7 +96,7 @@ export function relaySocket(socket: Duplex, port: MessagePort, window = defaultR
       case 'data': {
         owed += message.b.byteLength;
         if (socket.destroyed || socket.writableEnded) {
-          sendAck();
+          sendAck(true);
           break;
         }
         if (socket.write(toBuffer(message.b))) {

@@ -1,7 +1,7 @@
 import { Duplex } from 'node:stream';
 import type { MessagePort } from 'node:worker_threads';
 import type { ConnectionInfo } from '@srv/core';
-import { defaultRelayWindow, post, type RelayMessage, toBuffer } from './relay.js';
+import { ackThreshold, defaultRelayWindow, post, type RelayMessage, toBuffer } from './relay.js';
 
 /**
  * Worker end of a relayed connection: a `Duplex` that looks enough like a `net.Socket` for handlers
@@ -22,6 +22,7 @@ export class RelayedSocket extends Duplex {
   bytesRead = 0;
   readonly #port: MessagePort;
   readonly #window: number;
+  readonly #threshold: number;
   #unacked = 0;
   #owed = 0;
   #blocked: (() => void) | undefined;
@@ -33,6 +34,7 @@ export class RelayedSocket extends Duplex {
     super({ allowHalfOpen: true });
     this.#port = port;
     this.#window = window;
+    this.#threshold = ackThreshold(window);
     const isUnix = info.remote.family === 'unix';
     this.remoteAddress = isUnix ? undefined : info.remote.host;
     this.remotePort = isUnix ? undefined : info.remote.port;
@@ -78,8 +80,9 @@ export class RelayedSocket extends Duplex {
     }
   }
 
+  /** Acknowledges what was received and has room, once it reaches the threshold (see relay.ts). */
   #ack(): void {
-    if (this.#owed === 0 || this.#remoteClosed) return;
+    if (this.#owed < this.#threshold || this.#remoteClosed) return;
     this.#port.postMessage({ t: 'ack', n: this.#owed } satisfies RelayMessage);
     this.#owed = 0;
   }
