@@ -43,9 +43,20 @@ export const handoff = defineGroup({
       server: ctx.node('node-cluster.mjs', { HANDLER: 'HelloHandler', WORKERS: String(workers) }),
       note: `${workers} workers, SCHED_RR, raw node:net`,
     })),
+    // Not a goal's anchor: node's own hand-off with srv's handler path in the workers, which splits the
+    // gap to the row above into the workers' handler path and srv's hand-off.
+    anchor('node-cluster-srv', 'node:cluster round-robin, srv workers', async (ctx) => {
+      await ctx.requireExports('@srv/core', ['TCPServer', 'StreamRequestHandler']);
+      return {
+        server: ctx.node('node-cluster-srv.mjs', { HANDLER: 'HelloHandler', WORKERS: String(workers) }),
+        note: `${workers} workers, SCHED_RR, each a @srv/core TCPServer with the same handler`,
+      };
+    }),
   ],
   ratios: [
     { of: 'srv-forking', to: 'node-cluster', goal: { min: 0.8 } },
+    { of: 'node-cluster-srv', to: 'node-cluster' },
+    { of: 'srv-forking', to: 'node-cluster-srv' },
     { of: 'srv-forking', to: 'srv-async' },
     { of: 'srv-threading', to: 'srv-async' },
   ],
