@@ -4,7 +4,6 @@
 // path costs, and what srv's hand-off costs.
 import cluster from 'node:cluster';
 import { silentLogger, TCPServer } from '@srv/core';
-import * as handlers from './handlers.mjs';
 
 cluster.schedulingPolicy = cluster.SCHED_RR;
 const workers = Number(process.env.WORKERS ?? 4);
@@ -16,6 +15,7 @@ if (cluster.isPrimary) {
     process.exit(0);
   });
 } else {
+  const handlers = await import('./handlers.mjs');
   const Handler = handlers[process.env.HANDLER ?? 'HelloHandler'];
   const server = new TCPServer(['127.0.0.1', Number(process.env.PORT)], Handler, { logger: silentLogger });
   await server.serveForever();

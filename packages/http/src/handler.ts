@@ -1,4 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  type IncomingMessage,
+  type ServerResponse,
+  validateHeaderName,
+  validateHeaderValue,
+} from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { LineReader, type RequestInfo, type SocketAddress, StreamRequestHandler } from '@srv/core';
 import packageJson from '../package.json' with { type: 'json' };
@@ -13,6 +18,7 @@ import {
   pythonRepr,
 } from './format.js';
 import { HTTPHeaders } from './headers.js';
+import { SrvServerResponse } from './response.js';
 import type { HTTPServer } from './server.js';
 import { responses } from './status.js';
 import { ResponseWriter } from './writer.js';
@@ -96,6 +102,24 @@ const safeReasons = new Set<string>(
 
 function collapseLeadingSlashes(location: string): string {
   return location.replace(/^[/\\]{2,}/, '/');
+}
+
+// Node's own rules for header names (a token) and values (no control character but tab).
+const headerValueInvalid = /[^\t\x20-\x7e\x80-\xff]/;
+
+function isValidLine(name: string, value: string): boolean {
+  return headerNameToken.test(name) && !headerValueInvalid.test(value);
+}
+
+/** The coded error for a header Node would refuse, with Node's own error as its cause. */
+function invalidHeader(name: string, values: readonly string[]): Error {
+  try {
+    validateHeaderName(name);
+    for (const value of values) validateHeaderValue(name, value);
+  } catch (cause) {
+    return createHttpError('SRV_ERR_INVALID_HEADER', `invalid header ${pythonRepr(name)}`, { cause });
+  }
+  return createHttpError('SRV_ERR_INVALID_HEADER', `invalid header ${pythonRepr(name)}`);
 }
 
 function validateHeader(name: string, value: string | readonly string[]): void {
@@ -296,6 +320,8 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
   /**
    * Python's `send_header`: adds a header line (repeated calls add repeated lines). A CR, LF or NUL
    * in the name or value is a coded error (`SRV_ERR_INVALID_HEADER`): that is response splitting.
+   * As in Python, the lines are buffered and go out with the head (at `endHeaders()`' flush or the
+   * first body byte, whichever is first), so `res.getHeader()` does not see them before that.
    */
   sendHeader(name: string, value: string | number | readonly string[]): void {
     // Only Location and Connection need a second look; skip lower-casing every other name.
@@ -315,18 +341,56 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
     if (this.res.headersSent) {
       throw createHttpError('SRV_ERR_HEADERS_SENT', `cannot send header ${name}: headers already sent`);
     }
-    try {
-      // Node validates names and values (CR, LF, NUL and other controls); its errors become coded ones.
-      if (this.res.hasHeader(name)) this.res.appendHeader(name, checked);
-      else this.res.setHeader(name, checked);
-    } catch (error) {
-      throw createHttpError('SRV_ERR_INVALID_HEADER', `invalid header ${pythonRepr(name)}`, { cause: error });
+    const res = this.res;
+    if (res instanceof SrvServerResponse) {
+      // Checked now by Node's rules (CR, LF, NUL and other controls), sent with the head.
+      let pending = res.pendingHeaders;
+      if (pending === undefined) {
+        pending = [];
+        res.pendingHeaders = pending;
+      }
+      if (typeof checked === 'string') {
+        if (!isValidLine(name, checked)) throw invalidHeader(name, [checked]);
+        pending.push(name, checked);
+      } else {
+        for (const item of checked) if (!isValidLine(name, item)) throw invalidHeader(name, checked);
+        for (const item of checked) pending.push(name, item);
+      }
+    } else {
+      try {
+        // Node validates names and values (CR, LF, NUL and other controls); its errors become coded ones.
+        if (res.hasHeader(name)) res.appendHeader(name, checked);
+        else res.setHeader(name, checked);
+      } catch (error) {
+        throw createHttpError('SRV_ERR_INVALID_HEADER', `invalid header ${pythonRepr(name)}`, {
+          cause: error,
+        });
+      }
     }
     if (lower === 'connection') {
       const token = String(checked).toLowerCase();
       if (token.includes('close')) this.closeConnection = true;
       else if (token.includes('keep-alive')) this.#close = false;
     }
+  }
+
+  /**
+   * Like {@link sendHeader}, but the one line of its name: it replaces any line of that name sent or
+   * set before (Node's `setHeader()` semantics). For headers that must not repeat, such as
+   * `Content-Type` or `Content-Length` after a configurable set of extra headers.
+   */
+  replaceHeader(name: string, value: string): void {
+    const res = this.res;
+    if (!(res instanceof SrvServerResponse) || this.#informational) {
+      if (!this.#informational && res.hasHeader(name)) res.removeHeader(name);
+      this.sendHeader(name, value);
+      return;
+    }
+    if (res.headersSent) {
+      throw createHttpError('SRV_ERR_HEADERS_SENT', `cannot send header ${name}: headers already sent`);
+    }
+    if (!isValidLine(name, value)) throw invalidHeader(name, [value]);
+    res.replacePending(name, value);
   }
 
   /**

@@ -18,6 +18,7 @@ import {
   type ProtocolVersion,
   resolvedFinish,
 } from './handler.js';
+import { SrvServerResponse } from './response.js';
 
 /** Options of {@link HTTPServer}; each also readable as a static field of a subclass. */
 export interface HTTPServerOptions extends BaseServerOptions {
@@ -226,6 +227,8 @@ export class HTTPServer extends TCPServer {
     this.maxHeaderSize = pick('maxHeaderSize');
 
     const inner = http.createServer({
+      // Buffers sendHeader() lines and hands them to Node as one writeHead() array (see response.ts).
+      ServerResponse: SrvServerResponse,
       maxHeaderSize: this.maxHeaderSize,
       requireHostHeader: false,
       joinDuplicateHeaders: false,
@@ -411,6 +414,7 @@ export class HTTPServer extends TCPServer {
       return;
     }
     for (const name of res.getHeaderNames()) res.removeHeader(name);
+    if (res instanceof SrvServerResponse) res.pendingHeaders = undefined;
     handler.closeConnection = true;
     try {
       handler.sendError(500);

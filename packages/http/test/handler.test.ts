@@ -64,6 +64,91 @@ describe('response API', () => {
     expect((late as { code: string }).code).toBe('SRV_ERR_HEADERS_SENT');
   });
 
+  it('buffers header lines until the head goes out, whichever way the body is written', async () => {
+    const seen: Record<string, unknown> = {};
+    class Mixed extends BaseHTTPRequestHandler {
+      doGET(): void {
+        if (this.path === '/direct') {
+          // No endHeaders(): the lines still go out with the head Node writes for res.end().
+          this.sendResponse(200);
+          this.sendHeader('X-Order', 'first');
+          this.sendHeader('Content-Length', 2);
+          seen.before = this.res.getHeader('x-order');
+          this.res.end('ok');
+          return;
+        }
+        if (this.path === '/mixed') {
+          // setHeader() on res beside sendHeader(): repeated names stay repeated lines, in order.
+          this.res.setHeader('X-Both', 'set');
+          this.sendResponse(200);
+          this.sendHeader('X-Both', 'sent');
+          this.sendHeader('Content-Length', 0);
+          this.endHeaders();
+          return;
+        }
+        if (this.path === '/explicit') {
+          // An explicit writeHead() still wins for its own names; the other lines are kept.
+          this.sendResponse(200);
+          this.sendHeader('X-Kept', '1');
+          this.sendHeader('Content-Type', 'text/plain');
+          this.res.writeHead(201, 'Created', { 'Content-Type': 'application/json', 'Content-Length': '2' });
+          this.res.end('{}');
+          return;
+        }
+        this.sendResponse(200);
+        this.sendHeader('Content-Type', 'text/plain');
+        this.sendHeader('X-Extra', 'configured');
+        this.replaceHeader('content-type', 'text/html');
+        this.replaceHeader('X-Extra', 'replaced');
+        this.sendHeader('Content-Length', 0);
+        this.endHeaders();
+      }
+    }
+    const t = await serve(Mixed);
+    const direct = splitResponse(await exchange(t, 'GET /direct HTTP/1.1\r\nConnection: close\r\n\r\n'));
+    expect(direct.headers.slice(0, 3)).toEqual([
+      `Server: ${Mixed.serverVersion} ${Mixed.sysVersion}`,
+      'X-Order: first',
+      'Content-Length: 2',
+    ]);
+    expect(direct.body).toBe('ok');
+    expect(seen.before).toBeUndefined();
+
+    const mixed = splitResponse(await exchange(t, 'GET /mixed HTTP/1.1\r\nConnection: close\r\n\r\n'));
+    expect(mixed.headers.filter((line) => line.startsWith('X-Both'))).toEqual([
+      'X-Both: set',
+      'X-Both: sent',
+    ]);
+
+    const explicit = splitResponse(await exchange(t, 'GET /explicit HTTP/1.1\r\nConnection: close\r\n\r\n'));
+    expect(explicit.status).toBe('HTTP/1.1 201 Created');
+    expect(explicit.headers).toContain('X-Kept: 1');
+    expect(explicit.headers.filter((line) => /^content-type:/i.test(line))).toEqual([
+      'Content-Type: application/json',
+    ]);
+    expect(explicit.body).toBe('{}');
+
+    const replaced = splitResponse(await exchange(t, 'GET /replace HTTP/1.1\r\nConnection: close\r\n\r\n'));
+    expect(replaced.headers.filter((line) => /^(content-type|x-extra):/i.test(line))).toEqual([
+      'content-type: text/html',
+      'X-Extra: replaced',
+    ]);
+  });
+
+  it('a handler that fails after sendHeader() answers 500 without its buffered lines', async () => {
+    class Failing extends BaseHTTPRequestHandler {
+      doGET(): void {
+        this.sendResponse(200);
+        this.sendHeader('X-Half-Done', 'yes');
+        throw new Error('boom');
+      }
+    }
+    const t = await serve(Failing);
+    const { status, headers } = splitResponse(await exchange(t, 'GET / HTTP/1.1\r\n\r\n'));
+    expect(status).toBe('HTTP/1.1 500 Internal Server Error');
+    expect(headers.some((line) => line.startsWith('X-Half-Done'))).toBe(false);
+  });
+
   it('streams a body without Content-Length chunked on HTTP/1.1 and to close on HTTP/1.0', async () => {
     class Streaming extends BaseHTTPRequestHandler {
       async doGET(): Promise<void> {
