@@ -1,5 +1,7 @@
 // node:cluster round-robin with $WORKERS workers, each a raw node:net server doing the $HANDLER work
 // of handlers.mjs (HelloHandler: line in, `hello` out; BlockingHandler: the same after a 1 s block).
+// With WORKER_KIND=srv each worker is instead a @srv/core TCPServer running that handler class: node's
+// own hand-off with srv's handler path, which splits the hand-off bench into its two costs.
 import cluster from 'node:cluster';
 import net from 'node:net';
 
@@ -14,6 +16,12 @@ if (cluster.isPrimary) {
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
     process.exit(0);
   });
+} else if (process.env.WORKER_KIND === 'srv') {
+  const { silentLogger, TCPServer } = await import('@srv/core');
+  const handlers = await import('./handlers.mjs');
+  const Handler = handlers[process.env.HANDLER ?? 'HelloHandler'];
+  const server = new TCPServer(['127.0.0.1', Number(process.env.PORT)], Handler, { logger: silentLogger });
+  await server.serveForever();
 } else {
   net
     .createServer((socket) => {

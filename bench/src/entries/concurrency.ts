@@ -48,7 +48,11 @@ export const handoff = defineGroup({
     anchor('node-cluster-srv', 'node:cluster round-robin, srv workers', async (ctx) => {
       await ctx.requireExports('@srv/core', ['TCPServer', 'StreamRequestHandler']);
       return {
-        server: ctx.node('node-cluster-srv.mjs', { HANDLER: 'HelloHandler', WORKERS: String(workers) }),
+        server: ctx.node('node-cluster.mjs', {
+          HANDLER: 'HelloHandler',
+          WORKERS: String(workers),
+          WORKER_KIND: 'srv',
+        }),
         note: `${workers} workers, SCHED_RR, each a @srv/core TCPServer with the same handler`,
       };
     }),
