@@ -449,7 +449,7 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
       } else {
         this.#sendScriptHeaders(head.headers, kind);
         for (const chunk of discard ? [] : start.chunks) {
-          const written = this.#writeBody(chunk);
+          const written = this.wfile.tryWrite(chunk);
           if (written) await written;
         }
         if (!start.ended) await this.#copyOutput(child.stdout, discard, () => failure !== undefined);
@@ -547,14 +547,6 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     });
   }
 
-  /** Writes body bytes; `undefined` when the response took them without asking to wait. */
-  #writeBody(chunk: Buffer): Promise<void> | undefined {
-    const res = this.res;
-    if (res.destroyed || res.writableEnded || res.writableNeedDrain) return this.wfile.write(chunk);
-    // Queued even when it asks to wait: what is left is to wait for the response to drain.
-    return res.write(chunk) ? undefined : this.wfile.flush();
-  }
-
   /**
    * Copies the rest of the script's output into the response (or reads and drops it for HEAD), with
    * backpressure: the script's stdout is paused while the response drains. Resolves when the output
@@ -581,7 +573,7 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
           return;
         }
         if (discard) return;
-        const written = this.#writeBody(chunk);
+        const written = this.wfile.tryWrite(chunk);
         if (written === undefined) return;
         stdout.pause();
         written.then(

@@ -223,6 +223,14 @@ export class StreamWriter {
 
   /** Writes bytes or a string (UTF-8); resolves when the stream can take more. */
   write(chunk: Uint8Array | string): Promise<void> {
+    return this.tryWrite(chunk) ?? settled;
+  }
+
+  /**
+   * {@link write} for copy loops: `undefined` when the stream took the chunk without asking to wait
+   * (nothing to await), otherwise the promise `write` returns.
+   */
+  tryWrite(chunk: Uint8Array | string): Promise<void> | undefined {
     const target = this.#target;
     if (target.destroyed || target.writableEnded) {
       const refused = Promise.reject(
@@ -232,7 +240,7 @@ export class StreamWriter {
       return refused;
     }
     // Room in the buffer (the usual case): nothing to wait for, no promise or callback to make.
-    if (target.write(chunk)) return settled;
+    if (target.write(chunk)) return undefined;
     const promise = new Promise<void>((resolve, reject) => {
       const done = (error?: Error) => {
         target.off('drain', onDrain);

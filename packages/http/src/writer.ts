@@ -1,13 +1,11 @@
 import type { ServerResponse } from 'node:http';
 import { StreamWriter } from '@srv/core';
 
-const settled: Promise<void> = Promise.resolve();
-
 /**
- * `wfile` of an HTTP handler: core's {@link StreamWriter} over the `ServerResponse`, with a fast path.
- * A write the response takes without asking to wait resolves with one shared, settled promise, so the
- * common small body costs no allocation; a full buffer or a closed response goes the general way
- * (wait for `drain`, or reject).
+ * `wfile` of an HTTP handler: core's {@link StreamWriter} over the `ServerResponse`. A write the
+ * response takes without asking to wait costs no allocation (core's fast path); one that fills the
+ * response's buffer waits until everything written has gone out (or the response closed), and a
+ * write to a full or closed response goes core's general way (wait for `drain`, or reject).
  */
 export class ResponseWriter extends StreamWriter {
   readonly #res: ServerResponse;
@@ -17,10 +15,10 @@ export class ResponseWriter extends StreamWriter {
     this.#res = res;
   }
 
-  override write(chunk: Uint8Array | string): Promise<void> {
+  override tryWrite(chunk: Uint8Array | string): Promise<void> | undefined {
     const res = this.#res;
-    if (res.destroyed || res.writableEnded || res.writableNeedDrain) return super.write(chunk);
-    return res.write(chunk) ? settled : this.#drained();
+    if (res.destroyed || res.writableEnded || res.writableNeedDrain) return super.tryWrite(chunk);
+    return res.write(chunk) ? undefined : this.#drained();
   }
 
   #drained(): Promise<void> {
