@@ -141,6 +141,8 @@ function isInside(child: string, parent: string): boolean {
   return child.startsWith(parent.endsWith(path.sep) ? parent : `${parent}${path.sep}`);
 }
 
+const executeBits = BigInt(constants.S_IXUSR | constants.S_IXGRP | constants.S_IXOTH);
+
 /**
  * The identity of the file a script was found at, from bigint `lstat` and `stat` of its (unresolved)
  * path: both taken before the path was resolved, so any later change shows as a difference.
@@ -232,7 +234,6 @@ export async function locateScript(
     }
   }
   const rest = segments.slice(index);
-  const executeBits = BigInt(constants.S_IXUSR | constants.S_IXGRP | constants.S_IXOTH);
   return {
     script: {
       scriptName: urlPath,

@@ -19,12 +19,17 @@ function script(word: string): string {
   return `#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n${word}\\n'\n`;
 }
 
+/** Writes an executable script answering `word` (chmod too: the umask may strip the mode). */
+async function writeScript(file: string, word: string): Promise<void> {
+  await writeFile(file, script(word), { mode: 0o755 });
+  await chmod(file, 0o755);
+}
+
 describe('remembered script resolution', () => {
   it('sees a script rewritten, chmod-ed, replaced or removed on the very next request', async () => {
     const { root, bin } = await scratchRoot();
     const file = path.join(bin, 'a.sh');
-    await writeFile(file, script('one'), { mode: 0o755 });
-    await chmod(file, 0o755);
+    await writeScript(file, 'one');
     const t = await startCgi({ directory: root });
     const get = () => rawRequest(t, 'GET /cgi-bin/a.sh HTTP/1.1');
 
@@ -37,8 +42,7 @@ describe('remembered script resolution', () => {
     await chmod(file, 0o755);
     expect((await get()).body).toBe('two\n');
     const replacement = path.join(bin, 'a.sh.new');
-    await writeFile(replacement, script('three'), { mode: 0o755 });
-    await chmod(replacement, 0o755);
+    await writeScript(replacement, 'three');
     await rename(replacement, file);
     expect((await get()).body).toBe('three\n');
     await unlink(file);
@@ -49,13 +53,8 @@ describe('remembered script resolution', () => {
     const { root, bin } = await scratchRoot();
     const inside = path.join(bin, 'inside.sh');
     const outside = path.join(root, 'outside.sh');
-    for (const [file, word] of [
-      [inside, 'inside'],
-      [outside, 'outside'],
-    ] as const) {
-      await writeFile(file, script(word), { mode: 0o755 });
-      await chmod(file, 0o755);
-    }
+    await writeScript(inside, 'inside');
+    await writeScript(outside, 'outside');
     const link = path.join(bin, 'link.sh');
     await symlink('inside.sh', link);
     const t = await startCgi({ directory: root });
@@ -76,8 +75,7 @@ describe('remembered script resolution', () => {
   it('a directory that takes the place of a script is a 403, a script in its place a 200 again', async () => {
     const { root, bin } = await scratchRoot();
     const file = path.join(bin, 'x.sh');
-    await writeFile(file, script('file'), { mode: 0o755 });
-    await chmod(file, 0o755);
+    await writeScript(file, 'file');
     const t = await startCgi({ directory: root });
     const get = () => rawRequest(t, 'GET /cgi-bin/x.sh HTTP/1.1');
 
@@ -86,8 +84,7 @@ describe('remembered script resolution', () => {
     await mkdir(file, { mode: 0o755 });
     expect((await get()).status).toBe(403);
     await rm(file, { recursive: true });
-    await writeFile(file, script('again'), { mode: 0o755 });
-    await chmod(file, 0o755);
+    await writeScript(file, 'again');
     expect((await get()).body).toBe('again\n');
   });
 });

@@ -82,12 +82,13 @@ export type HTTPHandlerClass = (new (
 const reasonUnsafe = /[^\t\x20-\x7e\x80-\xff]/g;
 const versionNames: Readonly<Record<string, string>> = { '1.1': 'HTTP/1.1', '1.0': 'HTTP/1.0' };
 let cachedVersion: [string, string, string] = ['', '', ''];
-const hasReasonUnsafe = /[^\t\x20-\x7e\x80-\xff]/;
+// Node's rule for status phrases and header values alike: no control character but tab.
+const hasUnsafeFieldChar = /[^\t\x20-\x7e\x80-\xff]/;
 /** What the default `finish()` returns: already settled, so the server need not wait a turn for it. */
 export const resolvedFinish: Promise<void> = Promise.resolve();
 
 function cleanReason(reason: string): string {
-  return hasReasonUnsafe.test(reason) ? reason.replace(reasonUnsafe, ' ') : reason;
+  return hasUnsafeFieldChar.test(reason) ? reason.replace(reasonUnsafe, ' ') : reason;
 }
 // `do${command}` for the methods seen so far (a handful), so a request builds no string to dispatch.
 const methodNames = new Map<string, string>();
@@ -97,18 +98,16 @@ const headerValueUnsafe = /[\r\n\0]/;
 const safeReasons = new Set<string>(
   Object.values(responses)
     .map(([reason]) => reason)
-    .filter((reason) => !hasReasonUnsafe.test(reason) && !headerValueUnsafe.test(reason)),
+    .filter((reason) => !hasUnsafeFieldChar.test(reason) && !headerValueUnsafe.test(reason)),
 );
 
 function collapseLeadingSlashes(location: string): string {
   return location.replace(/^[/\\]{2,}/, '/');
 }
 
-// Node's own rules for header names (a token) and values (no control character but tab).
-const headerValueInvalid = /[^\t\x20-\x7e\x80-\xff]/;
-
+/** Node's own rules for a header line: the name a token, the value free of control characters. */
 function isValidLine(name: string, value: string): boolean {
-  return headerNameToken.test(name) && !headerValueInvalid.test(value);
+  return headerNameToken.test(name) && !hasUnsafeFieldChar.test(value);
 }
 
 /** The coded error for a header Node would refuse, with Node's own error as its cause. */

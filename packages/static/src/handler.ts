@@ -649,10 +649,9 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   }
 
   /**
-   * Sets a header this class computed itself (type, length, validators, ranges): Node still checks
-   * the characters, and skipping `sendHeader`'s generic checks is measurable on small files.
+   * Sends a header this class computed itself (type, length, validators, ranges) as the one line of
+   * its name: the file's own headers replace any configured extra of the same name.
    */
-  /** One line of this name: the file's own headers replace any configured extra of the same name. */
   #header(name: string, value: string): void {
     this.replaceHeader(name, value);
   }
