@@ -73,6 +73,16 @@ export const cgiHello = defineGroup({
         note: 'HTTP/1.0, an access line per request, as shipped',
       };
     }),
+    anchor('node-http-spawn', 'raw node:http spawning hello.sh', (ctx) => {
+      const user = nobody();
+      return {
+        server: ctx.node('node-cgi-spawn.mjs', {
+          DIR: ctx.dir,
+          ...(user ? { UID_: String(user.uid), GID_: String(user.gid) } : {}),
+        }),
+        note: 'no CGI environment or response parsing: what any Node CGI host on node:http pays at least',
+      };
+    }),
     anchor('spawn', 'bare spawn of hello.sh (ceiling)', (ctx) => {
       const user = nobody();
       return {
@@ -95,6 +105,8 @@ export const cgiHello = defineGroup({
   ],
   ratios: [
     { of: 'srv-cgi', to: 'spawn', goal: { min: 0.8 } },
+    { of: 'node-http-spawn', to: 'spawn' },
+    { of: 'srv-cgi', to: 'node-http-spawn' },
     { of: 'srv-cgi', to: 'python-cgi' },
     { of: 'srv-static-cgi', to: 'spawn' },
   ],

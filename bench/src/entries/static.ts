@@ -44,8 +44,8 @@ http {
 `;
 }
 
-/** The same rows for both file sizes. */
-function entries(memory: boolean): EntryDef[] {
+/** The same rows for both file sizes (the small file adds the stat-per-request ceiling). */
+function entries(small: boolean): EntryDef[] {
   return [
     srv(
       'srv-static',
@@ -60,11 +60,19 @@ function entries(memory: boolean): EntryDef[] {
           note: '--quiet',
         };
       },
-      { memory },
+      { memory: small },
     ),
     anchor('node-memory', 'raw node:http from memory', (ctx) => ({
       server: ctx.node('node-static-memory.mjs', { DIR: ctx.dir }),
     })),
+    ...(small
+      ? [
+          anchor('node-memory-stat', 'raw node:http from memory + one stat per request', (ctx) => ({
+            server: ctx.node('node-static-memory.mjs', { DIR: ctx.dir, STAT: '1' }),
+            note: 'the cache check the issue asks for (bigint statSync), nothing else',
+          })),
+        ]
+      : []),
     anchor('sirv', 'sirv', (ctx) => ({ server: ctx.node('sirv.mjs', { DIR: ctx.dir }) })),
     anchor('http-server', 'http-server', async (ctx) => {
       const bin = await ctx.requireBin('http-server', 'http-server');
@@ -109,6 +117,8 @@ export const staticSmall = defineGroup({
   ratios: [
     { of: 'srv-static', to: 'node-memory', goal: { min: 0.8 } },
     { of: 'srv-static', to: 'sirv', goal: { min: 3 } },
+    { of: 'node-memory-stat', to: 'node-memory' },
+    { of: 'srv-static', to: 'node-memory-stat' },
     { of: 'srv-static', to: 'nginx' },
     { of: 'srv-static', to: 'python-static' },
   ],
