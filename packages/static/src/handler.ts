@@ -417,11 +417,13 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     const cacheControl =
       typeof options.cacheControl === 'function' ? options.cacheControl(urlPath) : options.cacheControl;
 
+    // Headers computed from the file go out with replaceHeader(): they replace any configured extra
+    // header of the same name instead of repeating it.
     const validators = () => {
-      this.#header('ETag', etag);
-      this.#header('Last-Modified', cached ? cached.httpDate : this.dateTimeString(modified));
+      this.replaceHeader('ETag', etag);
+      this.replaceHeader('Last-Modified', cached ? cached.httpDate : this.dateTimeString(modified));
       if (cacheControl !== undefined) this.sendHeader('Cache-Control', cacheControl);
-      if (options.precompressed) this.#header('Vary', 'Accept-Encoding');
+      if (options.precompressed) this.replaceHeader('Vary', 'Accept-Encoding');
     };
 
     const headers = this.headers;
@@ -464,8 +466,8 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       const result = resolveRanges(rangeHeader, size, options.maxRanges);
       if (result.kind === 'unsatisfiable') {
         this.sendResponse(416);
-        this.#header('Content-Range', `bytes */${size}`);
-        this.#header('Content-Length', '0');
+        this.replaceHeader('Content-Range', `bytes */${size}`);
+        this.replaceHeader('Content-Length', '0');
         validators();
         this.endHeaders();
         return;
@@ -475,10 +477,10 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
 
     if (ranges === undefined) {
       this.sendResponse(200);
-      this.#header('Content-Type', contentType);
-      this.#header('Content-Length', String(size));
-      if (coding) this.#header('Content-Encoding', coding.coding);
-      this.#header('Accept-Ranges', 'bytes');
+      this.replaceHeader('Content-Type', contentType);
+      this.replaceHeader('Content-Length', String(size));
+      if (coding) this.replaceHeader('Content-Encoding', coding.coding);
+      this.replaceHeader('Accept-Ranges', 'bytes');
       validators();
       this.endHeaders();
       if (head) return;
@@ -490,11 +492,11 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     if (ranges.length === 1) {
       const range = ranges[0]!;
       this.sendResponse(206);
-      this.#header('Content-Type', contentType);
-      this.#header('Content-Range', contentRange(range, size));
-      this.#header('Content-Length', String(range.end - range.start + 1));
-      if (coding) this.#header('Content-Encoding', coding.coding);
-      this.#header('Accept-Ranges', 'bytes');
+      this.replaceHeader('Content-Type', contentType);
+      this.replaceHeader('Content-Range', contentRange(range, size));
+      this.replaceHeader('Content-Length', String(range.end - range.start + 1));
+      if (coding) this.replaceHeader('Content-Encoding', coding.coding);
+      this.replaceHeader('Accept-Ranges', 'bytes');
       validators();
       this.endHeaders();
       if (cached) this.res.end(cached.body.subarray(range.start, range.end + 1));
@@ -514,10 +516,10 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       length += Buffer.byteLength(partHeads[index]!) + ranges[index]!.end - ranges[index]!.start + 1;
     }
     this.sendResponse(206);
-    this.#header('Content-Type', `multipart/byteranges; boundary=${boundary}`);
-    this.#header('Content-Length', String(length));
-    if (coding) this.#header('Content-Encoding', coding.coding);
-    this.#header('Accept-Ranges', 'bytes');
+    this.replaceHeader('Content-Type', `multipart/byteranges; boundary=${boundary}`);
+    this.replaceHeader('Content-Length', String(length));
+    if (coding) this.replaceHeader('Content-Encoding', coding.coding);
+    this.replaceHeader('Accept-Ranges', 'bytes');
     validators();
     this.endHeaders();
     if (cached) {
@@ -646,14 +648,6 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       });
       if (res.destroyed) finish(false);
     });
-  }
-
-  /**
-   * Sends a header this class computed itself (type, length, validators, ranges) as the one line of
-   * its name: the file's own headers replace any configured extra of the same name.
-   */
-  #header(name: string, value: string): void {
-    this.replaceHeader(name, value);
   }
 
   #redirect(location: string): void {
