@@ -5,7 +5,7 @@ import { buildEnvironment } from './environment.js';
 import { CgiError, createCgiError } from './errors.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import { type DecodedTarget, decodeTarget, matchCgiDirectory, type ResolvedScript } from './path.js';
-import { forEachLine, type ScriptExit, ScriptProcess } from './process.js';
+import { forEachLine, type ScriptExit, type ScriptLauncherKind, ScriptProcess } from './process.js';
 import { classifyResponse, HeaderBlockReader, type ScriptHeaders } from './response.js';
 import { ScriptCache } from './script-cache.js';
 import { type SpooledBody, spoolBody } from './spool.js';
@@ -47,6 +47,13 @@ export interface CGIOptions extends SimpleHTTPOptions {
   maxLocalRedirects?: number;
   /** Where chunked request bodies are spooled. Default the system's temporary directory. */
   tempDirectory?: string | undefined;
+  /**
+   * Who spawns scripts. `'helper'` (default): a small launcher process, started with the first script,
+   * so the fork neither copies the server's memory nor blocks its event loop; scripts' stdio is
+   * relayed to the server with backpressure. `'direct'`: the server spawns them itself. Worker threads
+   * always spawn directly.
+   */
+  launcher?: ScriptLauncherKind;
 }
 
 type CGIStatics = Required<Omit<CGIOptions, keyof SimpleHTTPOptions | 'tempDirectory'>> &
@@ -122,6 +129,7 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
   static queueTimeout = 10_000;
   static maxLocalRedirects = 10;
   static tempDirectory: string | undefined = undefined;
+  static launcher: ScriptLauncherKind = 'helper';
 
   /**
    * Set by a subclass that authenticated the client (e.g. in an overridden `doGET` before calling
@@ -358,6 +366,7 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
           user,
           killGrace: options.killGrace,
           hasInput: body !== undefined,
+          launcher: options.launcher,
         });
         child = started instanceof Promise ? await started : started;
       } catch (error) {
@@ -390,7 +399,7 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     depth: number,
   ): Promise<Dispatch | undefined> {
     const options = this.cgiOptions;
-    const { child } = script;
+    const child = script;
     const name = resolved.scriptName;
     forEachLine(child.stderr, (line) => this.logError('CGI script %s: %s', name, line));
     if (input && child.stdin) input.pipe(child.stdin);
@@ -601,7 +610,7 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
 
   /** Reads stdout until the header block ends; 502 on malformed output or early end, 504 on timeout. */
   #readHead(script: ScriptProcess, name: string): Promise<{ headers: ScriptHeaders; body: Buffer }> {
-    const { stdout } = script.child;
+    const { stdout } = script;
     const reader = new HeaderBlockReader(this.cgiOptions.maxScriptHeaderSize);
     const timeout = this.cgiOptions.scriptHeaderTimeout;
     return new Promise((resolve, reject) => {

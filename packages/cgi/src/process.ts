@@ -1,8 +1,14 @@
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { isMainThread } from 'node:worker_threads';
 import { createCgiError } from './errors.js';
+import { stopGroup } from './group.js';
+import { sharedLauncher } from './launcher.js';
 import type { UserIds } from './user.js';
+
+/** A script's child process: stdout and stderr always piped, stdin only when there is a body. */
+type ScriptChild = ChildProcessByStdio<Writable | null, Readable, Readable>;
 
 /** How a script ended. */
 export interface ScriptExit {
@@ -10,7 +16,10 @@ export interface ScriptExit {
   readonly signal: NodeJS.Signals | null;
 }
 
-/** What {@link startScript} needs. */
+/** How scripts are started: by the launcher process, or by the server itself. */
+export type ScriptLauncherKind = 'helper' | 'direct';
+
+/** What {@link ScriptProcess.start} needs. */
 export interface ScriptSpawnOptions {
   /** The program: the script itself, or its configured interpreter. */
   readonly command: string;
@@ -24,36 +33,57 @@ export interface ScriptSpawnOptions {
   readonly killGrace: number;
   /** Give the script a stdin pipe; without one it reads `/dev/null` (one pipe less per request). */
   readonly hasInput: boolean;
+  /** Who spawns it: the launcher process (default) or this process. */
+  readonly launcher?: ScriptLauncherKind;
 }
 
-/** A script's child process: stdout and stderr always piped, stdin only when there is a body. */
-export type ScriptChild = ChildProcessByStdio<Writable | null, Readable, Readable>;
+/** A script's standard streams: stdout and stderr always, stdin only when there is a body. */
+export interface ScriptStdio {
+  readonly stdin: Writable | null;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+}
+
+/** How a {@link ScriptProcess} reaches its process, wherever it was spawned. */
+export interface ScriptControl {
+  readonly pid: number;
+  /** Settles when the script has exited. */
+  readonly exited: Promise<ScriptExit>;
+  /** Stops the script's process group (SIGTERM, SIGKILL after `grace` ms); resolves with its exit. */
+  stop(grace: number): Promise<ScriptExit>;
+}
 
 /**
  * One running script. It leads its own process group, so `kill()` reaches whatever it started too (a
  * shell's `sleep`, a pipeline) and nothing is left holding the output pipe open.
  */
-export class ScriptProcess {
-  readonly child: ScriptChild;
+export class ScriptProcess implements ScriptStdio {
+  readonly stdin: Writable | null;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  readonly pid: number;
   /** Settles when the script has exited. */
   readonly exited: Promise<ScriptExit>;
   /** Why the server stopped it, once it has. */
   killedFor: string | undefined;
   #exit: ScriptExit | undefined;
+  readonly #control: ScriptControl;
   readonly #killGrace: number;
   #killing: Promise<ScriptExit> | undefined;
 
-  private constructor(child: ScriptChild, killGrace: number) {
-    this.child = child;
+  constructor(stdio: ScriptStdio, control: ScriptControl, killGrace: number) {
+    this.stdin = stdio.stdin;
+    this.stdout = stdio.stdout;
+    this.stderr = stdio.stderr;
+    this.pid = control.pid;
+    this.#control = control;
     this.#killGrace = killGrace;
-    this.exited = new Promise<ScriptExit>((resolve) => {
-      child.once('exit', (code, signal) => {
-        this.#exit = { code, signal };
-        resolve(this.#exit);
-      });
+    this.exited = control.exited.then((exit) => {
+      this.#exit = exit;
+      return exit;
     });
     // A script that stops reading its input must not crash the server with EPIPE.
-    child.stdin?.on('error', () => {});
+    this.stdin?.on('error', () => {});
   }
 
   /** True once the script has exited. */
@@ -72,39 +102,27 @@ export class ScriptProcess {
    */
   kill(reason: string): Promise<ScriptExit> {
     this.killedFor ??= reason;
-    this.#killing ??= (async () => {
-      this.#signal('SIGTERM');
-      const timer = setTimeout(() => this.#signal('SIGKILL'), this.#killGrace);
-      try {
-        return await this.exited;
-      } finally {
-        clearTimeout(timer);
-        // Children that ignored SIGTERM or outlived the leader go too.
-        this.#signal('SIGKILL');
-      }
-    })();
+    this.#killing ??= this.#control.stop(this.#killGrace).then(() => this.exited);
     return this.#killing;
   }
 
-  #signal(signal: NodeJS.Signals): void {
-    const pid = this.child.pid;
-    if (pid === undefined) return;
-    try {
-      process.kill(-pid, signal);
-    } catch {
-      try {
-        if (!this.hasExited) this.child.kill(signal);
-      } catch {}
+  /**
+   * Starts a script directly (never through a shell) in its own process group: through the launcher
+   * process unless `options.launcher` is `'direct'` or this is a worker thread. A failure rejects:
+   * `EACCES` becomes `SRV_ERR_CGI_FORBIDDEN` (403), anything else `SRV_ERR_CGI_SPAWN_FAILED` (500).
+   */
+  static start(options: ScriptSpawnOptions): ScriptProcess | Promise<ScriptProcess> {
+    if ((options.launcher ?? 'helper') === 'helper' && isMainThread) {
+      return sharedLauncher().start(options);
     }
+    return ScriptProcess.spawnDirect(options);
   }
 
   /**
-   * Spawns a script directly (never through a shell) in its own process group. Returns the running
-   * script at once (libuv reports a failed `execve` synchronously, so a child with a pid runs); a
-   * failure rejects: `EACCES` becomes `SRV_ERR_CGI_FORBIDDEN` (403), anything else
-   * `SRV_ERR_CGI_SPAWN_FAILED` (500).
+   * Spawns a script from this process. Returns the running script at once (libuv reports a failed
+   * `execve` synchronously, so a child with a pid runs).
    */
-  static start(options: ScriptSpawnOptions): ScriptProcess | Promise<never> {
+  static spawnDirect(options: ScriptSpawnOptions): ScriptProcess | Promise<never> {
     let child: ScriptChild;
     try {
       child = spawn(options.command, options.args, {
@@ -117,31 +135,32 @@ export class ScriptProcess {
         ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
       }) as ScriptChild;
     } catch (cause) {
-      return Promise.reject(
-        createCgiError('SRV_ERR_CGI_SPAWN_FAILED', `cannot run ${options.command}: ${String(cause)}`, {
-          cause,
-        }),
-      );
+      return Promise.reject(spawnError(options.command, undefined, String(cause), cause));
     }
-    if (child.pid !== undefined) {
+    const pid = child.pid;
+    if (pid !== undefined) {
       child.on('error', () => {});
-      return new ScriptProcess(child, options.killGrace);
+      const exited = new Promise<ScriptExit>((resolve) => {
+        child.once('exit', (code, signal) => resolve({ code, signal }));
+      });
+      const control: ScriptControl = { pid, exited, stop: (grace) => stopGroup(child, exited, grace) };
+      return new ScriptProcess(child, control, options.killGrace);
     }
     // No pid: the spawn failed, and Node emits why on the next tick.
     return new Promise<never>((_resolve, reject) => {
       child.once('error', (cause: NodeJS.ErrnoException) => {
-        if (cause.code === 'EACCES' || cause.code === 'EPERM') {
-          reject(createCgiError('SRV_ERR_CGI_FORBIDDEN', `not allowed to run ${options.command}`, { cause }));
-          return;
-        }
-        reject(
-          createCgiError('SRV_ERR_CGI_SPAWN_FAILED', `cannot run ${options.command}: ${cause.message}`, {
-            cause,
-          }),
-        );
+        reject(spawnError(options.command, cause.code, cause.message, cause));
       });
     });
   }
+}
+
+/** The error for a script that could not be started: 403 when the system refused it, 500 otherwise. */
+export function spawnError(command: string, code: string | undefined, message: string, cause?: unknown) {
+  if (code === 'EACCES' || code === 'EPERM') {
+    return createCgiError('SRV_ERR_CGI_FORBIDDEN', `not allowed to run ${command}`, { cause });
+  }
+  return createCgiError('SRV_ERR_CGI_SPAWN_FAILED', `cannot run ${command}: ${message}`, { cause });
 }
 
 /** Splits a stream into lines for the log, each cut at `maxLength` characters. */

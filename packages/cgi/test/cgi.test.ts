@@ -336,6 +336,27 @@ describe('resources', () => {
     expect(text.endsWith('\r\n\r\nHello World\n')).toBe(true);
   });
 
+  it('a client that stops reading holds its script back: output is never buffered without bound', async () => {
+    const t = await startCgi();
+    const socket = await t.connect();
+    socket.pause();
+    socket.write('GET /cgi-bin/flood.py HTTP/1.1\r\nHost: x\r\n\r\n');
+    await t.waitForLine(/flood\.py: MiB 1$/);
+    // Unchecked, the script writes its whole GiB in this time; every hop's buffers together hold a
+    // few MiB (the kernel's socket buffers most of them).
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const written = Math.max(
+      ...t.lines.flatMap((line) => {
+        const match = /flood\.py: MiB (\d+)$/.exec(line);
+        return match ? [Number(match[1])] : [];
+      }),
+    );
+    expect(written).toBeGreaterThan(0);
+    expect(written).toBeLessThan(48);
+    socket.destroy();
+    await t.waitForLine(/client went away; stopped \/cgi-bin\/flood\.py/);
+  });
+
   it('beyond maxScripts and the queue → 503', async () => {
     const t = await startCgi({ maxScripts: 1, maxQueuedScripts: 0, scriptHeaderTimeout: 20_000 });
     const busy = await t.connect();

@@ -1,4 +1,4 @@
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInput, Logger } from '@srv/core';
@@ -38,7 +38,9 @@ export async function startCgi(
     }
   };
   const logger: Logger = { info: record, warn: record, error: record };
-  const Handler = CGIHTTPRequestHandler.withOptions({ directory: www, ...options });
+  // The `direct` test project runs the same suites with scripts spawned by the server itself.
+  const launcher = process.env.SRV_CGI_LAUNCHER === 'direct' ? ({ launcher: 'direct' } as const) : {};
+  const Handler = CGIHTTPRequestHandler.withOptions({ directory: www, ...launcher, ...options });
   const server = new HTTPServer(address, Handler, { logger, quiet: true });
   const helper = await startServer(server);
   onTestFinished(() => helper.close());
@@ -107,12 +109,33 @@ export function parseEnvLines(text: string): Record<string, string> {
   return result;
 }
 
-/** True while a process with this id exists. */
+/**
+ * True while a process with this id runs. A zombie does not count: an orphaned script is reaped by
+ * whatever the system's init is, which may take its time (or, in a container, never come).
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    // Field 3 of /proc/<pid>/stat, after the parenthesised name: Z (zombie), X (dead).
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return process.platform !== 'linux';
+  }
+}
+
+/**
+ * Resolves once process `pid` has stopped running; rejects after `timeout` ms. There is no event
+ * for the end of a process that is not this one's child, so this polls `/proc`.
+ */
+export async function waitForExit(pid: number, timeout = 5000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) throw new Error(`process ${pid} still runs after ${timeout} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
