@@ -16,4 +16,5 @@ export {
   type ResolvedScript,
   resolveScript,
 } from './path.js';
+export type { ScriptLauncherKind } from './process.js';
 export { classifyResponse, parseHeaderBlock, type ResponseKind, type ScriptHeaders } from './response.js';
