@@ -399,10 +399,9 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     depth: number,
   ): Promise<Dispatch | undefined> {
     const options = this.cgiOptions;
-    const child = script;
     const name = resolved.scriptName;
-    forEachLine(child.stderr, (line) => this.logError('CGI script %s: %s', name, line));
-    if (input && child.stdin) input.pipe(child.stdin);
+    forEachLine(script.stderr, (line) => this.logError('CGI script %s: %s', name, line));
+    if (input && script.stdin) input.pipe(script.stdin);
 
     let failure: CgiError | undefined;
     const stop = (error: CgiError) => {
@@ -417,7 +416,7 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     // The request's ties to the script: the client-gone watch and the request body's pipe.
     const detach = () => {
       this.res.off('close', onClientGone);
-      if (input && child.stdin) input.unpipe(child.stdin);
+      if (input && script.stdin) input.unpipe(script.stdin);
     };
     const overall =
       options.scriptTimeout > 0
@@ -444,12 +443,12 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
       }
       const kind = classifyResponse(head.headers);
       if (kind === 'local-redirect') {
-        child.stdout.resume();
+        script.stdout.resume();
         await script.exited;
         return { target: head.headers.location!, depth: depth + 1 };
       }
       const discard = this.command === 'HEAD';
-      const start = await this.#collectOutput(child.stdout, head.body, () => failure !== undefined);
+      const start = await this.#collectOutput(script.stdout, head.body, () => failure !== undefined);
       if (start.ended && failure === undefined) {
         // The whole output is here: one write, framed with its length instead of chunks.
         this.#sendScriptHeaders(head.headers, kind, start.length);
@@ -461,7 +460,7 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
           const written = this.wfile.tryWrite(chunk);
           if (written) await written;
         }
-        if (!start.ended) await this.#copyOutput(child.stdout, discard, () => failure !== undefined);
+        if (!start.ended) await this.#copyOutput(script.stdout, discard, () => failure !== undefined);
       }
       if (failure) {
         // The client must not mistake a cut-off body for a complete one.

@@ -11,6 +11,7 @@
  */
 
 import type { Writable } from 'node:stream';
+import type { ScriptCommand } from './group.js';
 
 /** The launcher's file descriptor of the data pipe. */
 export const dataFd = 4;
@@ -114,18 +115,8 @@ export class FrameReader {
 
 /** Server → launcher messages. Every message but `spawn` names a script the launcher knows by `id`. */
 export type ToLauncher =
-  /** Start a script. `input`: give it a stdin pipe (the request body follows as frames). */
-  | {
-      t: 'spawn';
-      id: number;
-      command: string;
-      args: readonly string[];
-      cwd: string;
-      env: Readonly<Record<string, string>>;
-      uid?: number | undefined;
-      gid?: number | undefined;
-      input: boolean;
-    }
+  /** Start a script (with a stdin pipe when `hasInput`: the request body follows as frames). */
+  | ({ t: 'spawn'; id: number } & ScriptCommand)
   /** Stop / resume reading the script's stdout (the server's consumer is behind / caught up). */
   | { t: 'pause'; id: number }
   | { t: 'resume'; id: number }

@@ -3,10 +3,10 @@
  * stdio to it (see launcher.ts for why, launcher-protocol.ts for how). It holds no state but its
  * running scripts; when the server goes away it stops them and exits.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { signalGroup, stopGroup } from './group.js';
+import { spawnScript, stopGroup } from './group.js';
 import {
   dataFd,
   Frame,
@@ -90,17 +90,7 @@ function start(message: Extract<ToLauncher, { t: 'spawn' }>): void {
   const { id } = message;
   let child: ChildProcess;
   try {
-    child = spawn(message.command, message.args, {
-      cwd: message.cwd,
-      env: message.env,
-      stdio: [message.input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-      detached: true,
-      shell: false,
-      windowsHide: true,
-      ...(message.uid !== undefined && message.gid !== undefined
-        ? { uid: message.uid, gid: message.gid }
-        : {}),
-    });
+    child = spawnScript(message);
   } catch (error) {
     report(Frame.failed, id, { code: (error as NodeJS.ErrnoException).code, message: String(error) });
     return;
@@ -193,10 +183,8 @@ process.on('disconnect', () => {
     stop(id, script, 2000);
     return script.exited;
   });
-  void Promise.all(stopping).then(() => {
-    for (const script of running.values()) signalGroup(script.child, 'SIGKILL');
-    process.exit(0);
-  });
+  // Each stop ends with a SIGKILL to the script's group once its leader has exited.
+  void Promise.all(stopping).then(() => process.exit(0));
 });
 
 process.send?.({ t: 'ready' } satisfies FromLauncher);

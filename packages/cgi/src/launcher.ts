@@ -167,9 +167,8 @@ export class ScriptLauncher {
         args: options.args,
         cwd: options.cwd,
         env: options.env,
-        uid: options.user?.uid,
-        gid: options.user?.gid,
-        input: options.hasInput,
+        user: options.user,
+        hasInput: options.hasInput,
       };
       ready.then(
         () => this.send(message),

@@ -1,11 +1,10 @@
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import type { ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { isMainThread } from 'node:worker_threads';
 import { createCgiError } from './errors.js';
-import { stopGroup } from './group.js';
+import { type ScriptCommand, spawnScript, stopGroup } from './group.js';
 import { sharedLauncher } from './launcher.js';
-import type { UserIds } from './user.js';
 
 /** A script's child process: stdout and stderr always piped, stdin only when there is a body. */
 type ScriptChild = ChildProcessByStdio<Writable | null, Readable, Readable>;
@@ -20,19 +19,9 @@ export interface ScriptExit {
 export type ScriptLauncherKind = 'helper' | 'direct';
 
 /** What {@link ScriptProcess.start} needs. */
-export interface ScriptSpawnOptions {
-  /** The program: the script itself, or its configured interpreter. */
-  readonly command: string;
-  /** Arguments (the script's path first when an interpreter runs it). */
-  readonly args: readonly string[];
-  readonly cwd: string;
-  readonly env: Readonly<Record<string, string>>;
-  /** Ids to run as (only when the server is root). */
-  readonly user?: UserIds | undefined;
+export interface ScriptSpawnOptions extends ScriptCommand {
   /** Milliseconds between SIGTERM and SIGKILL. */
   readonly killGrace: number;
-  /** Give the script a stdin pipe; without one it reads `/dev/null` (one pipe less per request). */
-  readonly hasInput: boolean;
   /** Who spawns it: the launcher process (default) or this process. */
   readonly launcher?: ScriptLauncherKind;
 }
@@ -125,15 +114,7 @@ export class ScriptProcess implements ScriptStdio {
   static spawnDirect(options: ScriptSpawnOptions): ScriptProcess | Promise<never> {
     let child: ScriptChild;
     try {
-      child = spawn(options.command, options.args, {
-        cwd: options.cwd,
-        env: options.env,
-        stdio: [options.hasInput ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-        detached: true,
-        shell: false,
-        windowsHide: true,
-        ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
-      }) as ScriptChild;
+      child = spawnScript(options) as ScriptChild;
     } catch (cause) {
       return Promise.reject(spawnError(options.command, undefined, String(cause), cause));
     }
