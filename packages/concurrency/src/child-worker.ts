@@ -55,6 +55,8 @@ process.on('message', (received: ToWorker, handle: unknown) => {
         send({ t: 'done', id: message.id });
         break;
       }
+      // The parent read these to see the request's head arrive; they come before the socket's own.
+      if (message.head !== undefined) socket.unshift(Buffer.from(message.head, 'base64'));
       let stream: Duplex = socket;
       const tlsOptions = runtime.server.options.tls as TlsOptions | undefined;
       if (message.info.tls && tlsOptions) {

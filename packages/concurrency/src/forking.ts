@@ -9,8 +9,10 @@ import { childNameVariable, type FromWorker, type ToWorker } from './protocol.js
 export interface ForkingOptions {
   /** Python's `max_children`: most child processes at once. Default 40. */
   maxChildren?: number;
-  /** Children started ahead, with the server (and kept). Default 2. */
+  /** Children started before `ready` and kept while idle. Default 2. */
   minChildren?: number;
+  /** Milliseconds an idle child beyond `minChildren` lives. Default 30000; 0 = forever. */
+  idleTimeout?: number;
   /**
    * Connections that may wait for a child when all `maxChildren` are busy. Beyond it a connection is
    * closed at once and the request fails with `SRV_ERR_QUEUE_FULL` (logged). Default 1024.
@@ -33,9 +35,10 @@ let childCounter = 0;
 
 /**
  * Runs each connection in a pre-started child process (one at a time per child: Python's per-request
- * isolation). The accepted socket itself is handed over, paused so no byte is read in the parent;
- * TLS is wrapped in the child. Datagrams are relayed to children and their replies sent back.
- * Children exit when the parent disappears, even after a SIGKILL.
+ * isolation). The accepted socket itself is handed over, with the bytes the server read to know its
+ * request exists (`ServerRequest.head`); TLS is wrapped in the child. Datagrams are relayed to
+ * children and their replies sent back. Children exit when the parent disappears, even after a
+ * SIGKILL.
  */
 export class ForkingDispatcher extends PoolDispatcher<ChildSlot> {
   readonly name = 'forking';
@@ -55,7 +58,7 @@ export class ForkingDispatcher extends PoolDispatcher<ChildSlot> {
           max,
           min: options.minChildren ?? Math.min(2, max),
           maxQueue: options.maxQueue ?? 1024,
-          idleTimeout: 0,
+          idleTimeout: options.idleTimeout ?? 30_000,
           blockOnClose: options.blockOnClose ?? true,
         },
       ),
@@ -132,17 +135,16 @@ export class ForkingDispatcher extends PoolDispatcher<ChildSlot> {
       // The hand-off waits for the child's acknowledgement before the next one on this channel; a
       // child takes one connection at a time, so hand-offs are spread over the children.
       const socket = request.request;
-      slot.child.send(
-        { t: 'conn', id: job.id, info: request.info } satisfies ToWorker,
-        socket as never,
-        {},
-        (error) => {
-          if (error) fail(error);
-          // The handle now belongs to the child; the parent's socket object is an empty shell that Node
-          // never closes: close it, so the server stops counting it as an open connection.
-          else socket.destroy();
-        },
-      );
+      const message: ToWorker =
+        request.head === undefined || request.head.length === 0
+          ? { t: 'conn', id: job.id, info: request.info }
+          : { t: 'conn', id: job.id, info: request.info, head: request.head.toString('base64') };
+      slot.child.send(message, socket as never, {}, (error) => {
+        if (error) fail(error);
+        // The handle now belongs to the child; the parent's socket object is an empty shell that Node
+        // never closes: close it, so the server stops counting it as an open connection.
+        else socket.destroy();
+      });
     } else {
       slot.child.send(
         encodeMessage<ToWorker>({

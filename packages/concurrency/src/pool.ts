@@ -1,7 +1,13 @@
 /**
  * The queueing and bookkeeping shared by the threading and forking dispatchers: a pool of workers,
- * each serving one request at a time; requests wait in a bounded queue when every worker is busy and
- * the pool is at its maximum; a worker that dies is replaced and only its own request is lost.
+ * each serving one request at a time; requests wait in a bounded queue while every worker is busy; a
+ * worker that dies is replaced and only its own request is lost.
+ *
+ * The pool grows when it is stalled, not merely busy: requests wait and no worker has finished one
+ * for `stallMs`. Fast handlers keep finishing, so a steady load runs on the warm workers (starting a
+ * Node worker costs tens of milliseconds of CPU that the requests would have used); handlers that
+ * block (Python's reason for ThreadingMixIn) stop finishing, and then every waiting request gets a
+ * worker of its own, up to the maximum.
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
@@ -9,10 +15,15 @@ import type { BaseServer, Dispatcher, Logger, ServerRequest, WorkerServerSpec } 
 import { createError, deserializeError } from './errors.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
+/** How long waiting requests may see no worker finish before the pool grows (milliseconds). */
+export const stallMs = 10;
+
 /** One request on its way through the pool. */
 export interface PoolJob {
   readonly id: number;
   readonly request: ServerRequest;
+  /** While the job waits for a worker: takes it out of the queue when its client goes. */
+  onClose: (() => void) | undefined;
   /** Settles the job's `dispatch()` promise once the worker and (if any) the relay are done. */
   finish(error?: unknown): void;
   /** Resolved when the worker reported the request done (or died). */
@@ -70,6 +81,8 @@ export function checkLimits(names: { max: string; min: string }, limits: PoolLim
 export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter implements Dispatcher {
   /** `threading` or `forking`, for logs. */
   abstract readonly name: string;
+  /** Requests run in another thread or process: servers dispatch connections whose request exists. */
+  readonly runsElsewhere = true;
   protected readonly limits: PoolLimits;
   protected server: BaseServer<unknown> | undefined;
   protected spec: WorkerServerSpec | undefined;
@@ -86,6 +99,10 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
   #shuttingDown = false;
   #retiring = 0;
   #closed: Promise<void> | undefined;
+  /** Requests finished so far, and the count when the stall timer was armed. */
+  #finished = 0;
+  #finishedAtArm = 0;
+  #stallTimer: NodeJS.Timeout | undefined;
 
   constructor(limits: PoolLimits) {
     super();
@@ -202,6 +219,7 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
       const job: PoolJob = {
         id: ++this.#nextId,
         request,
+        onClose: undefined,
         finish,
         workerDone: () => {
           if (job.extra === undefined) finish();
@@ -210,6 +228,20 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
         extra: undefined,
       };
       this.#jobs.add(job);
+      if (this.#queue.length === 0 && this.#idle.length > 0) {
+        this.#assign(this.#idle.shift()!, job);
+        return;
+      }
+      if (request.kind === 'stream') {
+        // A client that leaves while it waits (a probe, an impatient browser) frees its place.
+        job.onClose = () => {
+          const index = this.#queue.indexOf(job);
+          if (index === -1) return;
+          this.#queue.splice(index, 1);
+          job.workerDone();
+        };
+        request.request.once('close', job.onClose);
+      }
       this.#queue.push(job);
       this.#pump();
     });
@@ -225,8 +257,27 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
       const worker = this.#idle.shift()!;
       this.#assign(worker, this.#queue.shift()!);
     }
-    if (this.#closing) return;
-    let wanted = this.#queue.length - this.#starting;
+    if (this.#closing || this.#queue.length === 0) return;
+    // An empty pool (minimum 0, or every worker died) has nobody to finish anything: grow now.
+    if (this.#workers.size === 0 && this.#starting === 0) this.#growFor(1);
+    else this.#armStallTimer();
+  }
+
+  #armStallTimer(): void {
+    if (this.#stallTimer) return;
+    this.#finishedAtArm = this.#finished;
+    this.#stallTimer = setTimeout(() => {
+      this.#stallTimer = undefined;
+      if (this.#closing || this.#queue.length === 0) return;
+      if (this.#finished === this.#finishedAtArm) this.#growFor(this.#queue.length - this.#starting);
+      this.#armStallTimer();
+    }, stallMs);
+    this.#stallTimer.unref();
+  }
+
+  /** Starts up to `count` workers, within the maximum. */
+  #growFor(count: number): void {
+    let wanted = count;
     while (wanted > 0 && this.#workers.size + this.#starting < this.limits.max) {
       wanted -= 1;
       this.#grow().then(
@@ -255,6 +306,8 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
   }
 
   #assign(worker: W, job: PoolJob): void {
+    if (job.onClose && job.request.kind === 'stream') job.request.request.off('close', job.onClose);
+    job.onClose = undefined;
     if (job.request.kind === 'stream' && (job.request.request as Duplex).destroyed) {
       // The client left while its request waited (a port probe, an impatient client): nothing to serve.
       job.workerDone();
@@ -303,6 +356,7 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
         const job = worker.job;
         if (job?.id !== message.id) return;
         worker.job = undefined;
+        this.#finished += 1;
         job.workerDone();
         this.#becomeIdle(worker);
         break;
@@ -376,6 +430,7 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
   close(): Promise<void> {
     this.#closed ??= (async () => {
       this.#closing = true;
+      if (this.#stallTimer) clearTimeout(this.#stallTimer);
       for (const job of this.#queue.splice(0)) {
         closeRequest(job.request);
         job.finish(createError('SRV_ERR_DISPATCHER_CLOSED', `${this.name} dispatcher closed`));

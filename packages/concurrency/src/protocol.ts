@@ -4,7 +4,15 @@ import type { ConnectionInfo, SocketAddress, WorkerServerSpec } from '@srv/core'
 /** What a primary tells a worker (thread or child process). */
 export type ToWorker =
   | { readonly t: 'init'; readonly spec: WorkerServerSpec; readonly name: string }
-  | { readonly t: 'conn'; readonly id: number; readonly info: ConnectionInfo; readonly port?: MessagePort }
+  | {
+      readonly t: 'conn';
+      readonly id: number;
+      readonly info: ConnectionInfo;
+      /** Threading: the worker's end of the relay. */
+      readonly port?: MessagePort;
+      /** Forking: bytes the parent read before the hand-off (base64), to be read first. */
+      readonly head?: string;
+    }
   | {
       readonly t: 'datagram';
       readonly id: number;

@@ -50,12 +50,22 @@ interface SocketLike extends Duplex {
 }
 
 /**
- * Main-thread end: pumps `socket` into `port` and the port's bytes into `socket`. Resolves when the
- * socket has closed (the port is closed then too).
+ * Main-thread end: pumps `socket` into `port` and the port's bytes into `socket`. `head` holds bytes
+ * already read from the socket (the server's look at the request's head); they go first. Resolves
+ * when the socket has closed (the port is closed then too).
  */
-export function relaySocket(socket: Duplex, port: MessagePort, window = defaultRelayWindow): Promise<void> {
+export function relaySocket(
+  socket: Duplex,
+  port: MessagePort,
+  window = defaultRelayWindow,
+  head?: Buffer,
+): Promise<void> {
   const target = socket as SocketLike;
   let unacked = 0;
+  if (head !== undefined && head.length > 0) {
+    post(port, head);
+    unacked = head.length;
+  }
   let paused = false;
   let owed = 0;
   let waitingDrain = false;
@@ -81,6 +91,11 @@ export function relaySocket(socket: Duplex, port: MessagePort, window = defaultR
   socket.on('end', () => {
     if (!portClosed) port.postMessage({ t: 'end' } satisfies RelayMessage);
   });
+  // A server that read the head paused the socket, and a 'data' listener alone does not undo that.
+  if (unacked >= window) {
+    paused = true;
+    socket.pause();
+  } else socket.resume();
   // A socket that waited for a worker may have seen its client's FIN already: with nothing buffered,
   // Node emits 'end' without a reader, and the worker must still learn of it.
   if (socket.readableEnded) port.postMessage({ t: 'end' } satisfies RelayMessage);

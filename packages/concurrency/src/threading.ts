@@ -125,7 +125,7 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
       slot.worker.postMessage({ t: 'conn', id: job.id, info: request.info, port: port2 } satisfies ToWorker, [
         port2,
       ]);
-      job.extra = relaySocket(request.request, port1, this.#window);
+      job.extra = relaySocket(request.request, port1, this.#window, request.head);
     } else {
       const data = new Uint8Array(request.request.data);
       slot.worker.postMessage(

@@ -20,23 +20,18 @@ import { serializeError } from './protocol.js';
 
 type Send = (message: FromWorker) => void;
 
-/**
- * The worker's own dispatcher: runs the handler right here and lets the runtime know when the run it
- * started is over (keyed by the request's info object, which the server passes through untouched).
- */
+/** The worker's own dispatcher: runs each request right here, as it comes. */
 class WorkerDispatcher implements Dispatcher {
   readonly name = 'worker';
   // The primary (threading) or this runtime (forking) already dealt with TLS.
   readonly handlesTls = true;
-  readonly runs = new WeakMap<object, (job: Promise<void>) => void>();
   readonly #inFlight = new Set<Promise<void>>();
 
   start(): void {}
 
-  dispatch(request: ServerRequest, run: () => Promise<void>): Promise<void> {
+  dispatch(_request: ServerRequest, run: () => Promise<void>): Promise<void> {
     const job = run().finally(() => this.#inFlight.delete(job));
     this.#inFlight.add(job);
-    this.runs.get(request.info)?.(job);
     return job;
   }
 
@@ -95,23 +90,13 @@ export class WorkerRuntime {
     return new WorkerRuntime(server, dispatcher, send);
   }
 
-  /** Serves one connection; reports `done` once its handler has finished (or it closed unhandled). */
+  /**
+   * Serves one connection; reports `done` once the server is done with it (its handler has finished,
+   * or for HTTP every request on it).
+   */
   serveConnection(id: number, stream: Duplex, info: ConnectionInfo): void {
-    let reported = false;
-    const report = () => {
-      if (reported) return;
-      reported = true;
-      this.#send({ t: 'done', id });
-    };
-    let dispatched = false;
-    this.#dispatcher.runs.set(info, (job) => {
-      dispatched = true;
-      void job.finally(report);
-    });
-    stream.once('close', () => {
-      if (!dispatched) report();
-    });
-    this.server.attach(stream, info);
+    const report = () => this.#send({ t: 'done', id });
+    this.server.attach(stream, info).then(report, report);
   }
 
   /** Serves one datagram; replies travel back to the primary, which sends them from its socket. */

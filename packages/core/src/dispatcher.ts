@@ -14,6 +14,13 @@ export interface Dispatcher {
   readonly pauseOnConnect?: boolean;
   /** Wraps TLS itself (after hand-off) instead of receiving already wrapped sockets. */
   readonly handlesTls?: boolean;
+  /**
+   * Ships requests to another thread or process instead of calling `run`. A server then dispatches a
+   * connection only once its first request exists (for HTTP: its head has fully arrived), passing the
+   * bytes it read to learn that as `ServerRequest.head`; it keeps serving that connection elsewhere.
+   * In-process dispatchers (`serial`, `async`) leave it unset and are given each request.
+   */
+  readonly runsElsewhere?: boolean;
   /** Called once the server is bound; may start workers. The server's `ready` waits for it. */
   start(server: BaseServer<unknown>): void | Promise<void>;
   /**
@@ -63,16 +70,29 @@ export class AsyncDispatcher implements Dispatcher {
   async close(): Promise<void> {}
 }
 
+/** A request waiting its turn in the {@link SerialDispatcher}. */
+interface SerialJob {
+  readonly request: ServerRequest;
+  readonly run: () => Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+  /** Set while a connection waits: it leaves the queue when its client goes. */
+  onClose: (() => void) | undefined;
+}
+
 /**
  * One request at a time, like Python's plain `TCPServer`: the next request waits until the previous
- * handler has finished, even an async one. Node accepts eagerly, so at most `limit` requests wait
- * (the server's backlog by default); the ones beyond are closed at once.
+ * handler has finished, even an async one, in arrival order. A request whose connection closes while
+ * it waits leaves the queue at once (a load balancer's probe, a client that gave up): nobody is there
+ * to answer. At most `limit` requests wait (the server's backlog by default); `dispatch` rejects the
+ * ones beyond with `SRV_ERR_QUEUE_FULL` and the server closes them.
  */
 export class SerialDispatcher implements Dispatcher {
   readonly name = 'serial';
   #limit: number;
-  #tail: Promise<void> = Promise.resolve();
-  #waiting = 0;
+  readonly #queue: SerialJob[] = [];
+  #running: SerialJob | undefined;
+  readonly #drainWaiters: Array<() => void> = [];
 
   constructor(options: { limit?: number } = {}) {
     this.#limit = options.limit ?? Number.POSITIVE_INFINITY;
@@ -84,26 +104,63 @@ export class SerialDispatcher implements Dispatcher {
 
   /** Requests accepted and not finished (running or waiting). */
   get size(): number {
-    return this.#waiting;
+    return this.#queue.length + (this.#running ? 1 : 0);
   }
 
   dispatch(request: ServerRequest, run: () => Promise<void>): Promise<void> {
-    if (this.#waiting > this.#limit) {
-      if (request.kind === 'stream') request.request.destroy();
+    if (this.#queue.length >= this.#limit) {
       return Promise.reject(
         createError('SRV_ERR_QUEUE_FULL', `more than ${this.#limit} requests waiting; closed`),
       );
     }
-    this.#waiting += 1;
-    const job = this.#tail.then(run).finally(() => {
-      this.#waiting -= 1;
+    return new Promise<void>((resolve, reject) => {
+      const job: SerialJob = { request, run, resolve, reject, onClose: undefined };
+      if (this.#running === undefined) {
+        this.#start(job);
+        return;
+      }
+      if (request.kind === 'stream') {
+        const stream = request.request;
+        job.onClose = () => {
+          const index = this.#queue.indexOf(job);
+          if (index !== -1) this.#queue.splice(index, 1);
+          resolve();
+        };
+        stream.once('close', job.onClose);
+      }
+      this.#queue.push(job);
     });
-    this.#tail = job.catch(() => {});
-    return job;
+  }
+
+  #start(job: SerialJob): void {
+    this.#running = job;
+    let outcome: Promise<void>;
+    try {
+      outcome = job.run();
+    } catch (error) {
+      outcome = Promise.reject(error);
+    }
+    outcome.then(
+      () => this.#next(job, undefined),
+      (error: unknown) => this.#next(job, error ?? new Error('request failed')),
+    );
+  }
+
+  #next(finished: SerialJob, error: unknown): void {
+    this.#running = undefined;
+    if (error === undefined) finished.resolve();
+    else finished.reject(error);
+    const job = this.#queue.shift();
+    if (job) {
+      if (job.onClose && job.request.kind === 'stream') job.request.request.off('close', job.onClose);
+      this.#start(job);
+    } else {
+      for (const wake of this.#drainWaiters.splice(0)) wake();
+    }
   }
 
   async drain(): Promise<void> {
-    while (this.#waiting > 0) await this.#tail;
+    while (this.size > 0) await new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
   }
 
   async close(): Promise<void> {}

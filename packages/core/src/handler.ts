@@ -13,9 +13,19 @@ export interface DatagramRequest {
   readonly info: DatagramInfo;
 }
 
-/** What the server hands a dispatcher: a connection or a datagram, with where it came from. */
+/**
+ * What the server hands a dispatcher: a connection or a datagram, with where it came from. `head`
+ * holds bytes a server already read from the connection (to know its first request exists) before
+ * giving it to a dispatcher that runs elsewhere (`Dispatcher.runsElsewhere`): whoever serves the
+ * connection must see them before any byte still to come.
+ */
 export type ServerRequest =
-  | { readonly kind: 'stream'; readonly request: Duplex; readonly info: ConnectionInfo }
+  | {
+      readonly kind: 'stream';
+      readonly request: Duplex;
+      readonly info: ConnectionInfo;
+      readonly head?: Buffer;
+    }
   | { readonly kind: 'datagram'; readonly request: DatagramRequest; readonly info: DatagramInfo };
 
 /** Connection details given to every handler beside the request itself. */

@@ -86,6 +86,7 @@ interface ServerStatics {
 /** How long `shutdownRequest` lets a half-closed peer read before the connection is cut, and the sweep. */
 const lingerMs = 2000;
 const lingerSweepMs = 500;
+const settledPromise: Promise<void> = Promise.resolve();
 /** The ConnectionInfo of an attached socket, for its shared error listener. */
 const infoKey = Symbol('srv.connectionInfo');
 
@@ -129,8 +130,10 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
   /** Half-closed connections and when they are cut if the peer has not closed (`shutdownRequest`). */
   readonly #lingering = new Map<Duplex, number>();
   #lingerTimer: NodeJS.Timeout | undefined;
-  readonly #pending: ServerRequest[] = [];
-  readonly #waiters: Array<(request: ServerRequest | undefined) => void> = [];
+  /** Requests accepted before `serveForever()`, and how each tells its `attach()` caller about its job. */
+  readonly #pending: Array<{ request: ServerRequest; settle: (job: Promise<void>) => void }> = [];
+  /** `handleRequest()` calls waiting for a request: each starts the job and returns it. */
+  readonly #waiters: Array<(request: ServerRequest | undefined) => Promise<void> | undefined> = [];
   readonly #inFlight = new Set<Promise<void>>();
   #secureContext: tls.SecureContext | undefined;
   #serving = false;
@@ -276,13 +279,16 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
     return this.#active.size;
   }
 
-  /** Hands a connection to the server (the listener does this; attach-mode owners call it directly). */
-  attach(socket: Duplex, info: ConnectionInfo): void {
+  /**
+   * Hands a connection to the server (the listener does this; attach-mode owners call it directly).
+   * Settles when the server is done with it: its handler has finished, or for HTTP every request on it.
+   */
+  attach(socket: Duplex, info: ConnectionInfo): Promise<void> {
     (socket as Duplex & { [infoKey]?: ConnectionInfo })[infoKey] = info;
     socket.on('error', this.#onSocketError);
     if (this.#shutdown) {
       socket.destroy();
-      return;
+      return settledPromise;
     }
     let stream: Duplex = socket;
     if (info.tls && this.#secureContext && !this.dispatcher.handlesTls) {
@@ -291,7 +297,7 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
     }
     this.#active.add(stream);
     stream.on('close', this.#onStreamClose);
-    this.#accept({ kind: 'stream', request: stream, info });
+    return this.#accept({ kind: 'stream', request: stream, info });
   }
 
   // One function each for every connection (no closures per connection); `this` is the stream.
@@ -321,41 +327,41 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
   })();
 
   /** Hands a datagram to the server (the listener does this; attach-mode owners call it directly). */
-  attachDatagram(data: Buffer, info: DatagramInfo): void {
-    if (this.#shutdown) return;
+  attachDatagram(data: Buffer, info: DatagramInfo): Promise<void> {
+    if (this.#shutdown) return settledPromise;
     const request: DatagramRequest = { data, info };
-    this.#accept({ kind: 'datagram', request, info });
+    return this.#accept({ kind: 'datagram', request, info });
   }
 
-  #accept(request: ServerRequest): void {
+  #accept(request: ServerRequest): Promise<void> {
     const waiter = this.#waiters.shift();
-    if (waiter) {
-      waiter(request);
-      return;
-    }
-    if (this.#serving) {
-      this.#track(this.#process(request));
-      return;
-    }
+    if (waiter) return waiter(request) ?? settledPromise;
+    if (this.#serving) return this.#start(request);
     // Not serving yet: the request waits as it would in the kernel's backlog.
     if (this.#pending.length >= this.backlog) {
       this.shutdownRequest(request.request as Req, request);
-      return;
+      return settledPromise;
     }
-    this.#pending.push(request);
+    return new Promise<void>((settle) => this.#pending.push({ request, settle }));
   }
 
-  #track(job: Promise<void>): void {
+  /** Processes a request and tracks it until it is over (never rejects). */
+  #start(request: ServerRequest): Promise<void> {
+    const job = this.#process(request);
     this.#inFlight.add(job);
     const forget = () => {
       this.#inFlight.delete(job);
     };
     job.then(forget, forget);
+    return job;
   }
 
   async #process(request: ServerRequest): Promise<void> {
     const req = request.request as Req;
     const client = request.info.remote;
+    // A connection that closed while it waited for the server (before serveForever, or for a
+    // handleRequest call) is no request: no verifyRequest, no handler.
+    if (request.kind === 'stream' && request.request.destroyed) return;
     try {
       this.emit('request', request.info);
       const verdict = this.verifyRequest(req, client, request.info);
@@ -463,7 +469,7 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
       this.#resolveServeForever = resolve;
     });
     this.#serving = true;
-    for (const request of this.#pending.splice(0)) this.#track(this.#process(request));
+    for (const { request, settle } of this.#pending.splice(0)) settle(this.#start(request));
     const interval = this.options.pollInterval ?? 500;
     if (interval > 0) {
       this.#serviceTimer = setInterval(() => {
@@ -484,25 +490,31 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
     await this.ready;
     if (this.#shutdown) throw createError('SRV_ERR_SERVER_CLOSED', 'the server is shut down');
     const timeout = options.timeout ?? this.timeout;
-    let request = this.#pending.shift();
-    if (!request) {
-      let timer: NodeJS.Timeout | undefined;
-      let waiter: ((value: ServerRequest | undefined) => void) | undefined;
-      request = await new Promise<ServerRequest | undefined>((resolve) => {
-        waiter = resolve;
-        this.#waiters.push(resolve);
-        if (timeout > 0) timer = setTimeout(() => resolve(undefined), timeout);
-      });
-      if (timer) clearTimeout(timer);
-      const index = waiter ? this.#waiters.indexOf(waiter) : -1;
-      if (index !== -1) this.#waiters.splice(index, 1);
+    const pending = this.#pending.shift();
+    if (pending) {
+      const job = this.#start(pending.request);
+      pending.settle(job);
+      await job;
+      return true;
     }
-    if (!request) {
+    let timer: NodeJS.Timeout | undefined;
+    let waiter: ((request: ServerRequest | undefined) => Promise<void> | undefined) | undefined;
+    const job = await new Promise<Promise<void> | undefined>((resolve) => {
+      waiter = (request) => {
+        const started = request ? this.#start(request) : undefined;
+        resolve(started);
+        return started;
+      };
+      this.#waiters.push(waiter);
+      if (timeout > 0) timer = setTimeout(() => resolve(undefined), timeout);
+    });
+    if (timer) clearTimeout(timer);
+    const index = waiter ? this.#waiters.indexOf(waiter) : -1;
+    if (index !== -1) this.#waiters.splice(index, 1);
+    if (!job) {
       await this.handleTimeout();
       return false;
     }
-    const job = this.#process(request);
-    this.#track(job);
     await job;
     return true;
   }
@@ -529,7 +541,10 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
     if (this.#serviceTimer) clearInterval(this.#serviceTimer);
     for (const waiter of this.#waiters.splice(0)) waiter(undefined);
     await this.listener?.close();
-    for (const request of this.#pending.splice(0)) this.shutdownRequest(request.request as Req, request);
+    for (const { request, settle } of this.#pending.splice(0)) {
+      this.shutdownRequest(request.request as Req, request);
+      settle(settledPromise);
+    }
     this.emit('shutdown');
     const grace = this.options.graceMs ?? 5000;
     let timer: NodeJS.Timeout | undefined;

@@ -4,8 +4,10 @@ import type { Duplex } from 'node:stream';
 import {
   type AddressInput,
   type BaseServerOptions,
+  type ConnectionInfo,
   type RequestHandler,
   type RequestInfo,
+  type ServerRequest,
   type SocketAddress,
   SrvError,
   TCPServer,
@@ -18,6 +20,7 @@ import {
   type ProtocolVersion,
   resolvedFinish,
 } from './handler.js';
+import { readRequestHead } from './head.js';
 import { SrvServerResponse } from './response.js';
 
 /** Options of {@link HTTPServer}; each also readable as a static field of a subclass. */
@@ -67,6 +70,7 @@ interface Problem {
 }
 
 type Phase = 'idle' | 'reading' | 'active';
+type StreamRequest = Extract<ServerRequest, { kind: 'stream' }>;
 
 const connectionKey = Symbol('srv.http.connection');
 const settledPromise: Promise<void> = Promise.resolve();
@@ -92,6 +96,8 @@ class Connection {
   firstLineOpen = false;
   /** The next request's handling waits for this (pipelined requests run one after another). */
   tail: Promise<void> = Promise.resolve();
+  /** What each of its requests is, to the dispatcher. */
+  readonly serverRequest: ServerRequest;
   readonly done: Promise<void>;
   readonly #countsItself: boolean;
 
@@ -102,6 +108,7 @@ class Connection {
     this.started = performance.now();
     this.since = this.started;
     this.#countsItself = typeof this.socket.bytesRead === 'number';
+    this.serverRequest = { kind: 'stream', request: socket, info: info as ConnectionInfo };
     const ended = new Promise<void>((resolve) => {
       if (socket.destroyed) resolve();
       socket.once('close', () => resolve());
@@ -256,6 +263,74 @@ export class HTTPServer extends TCPServer {
     this.on('shutdown', () => this.#onShutdown());
   }
 
+  /**
+   * Python's `process_request`, per connection. With an in-process dispatcher (`serial`, `async`) the
+   * connection is parsed here at once and each request, once its head has arrived, goes to the
+   * dispatcher; so a connection that sends nothing, or closes, never holds the serial queue. With one
+   * that runs elsewhere (threading, forking) the connection is handed off once its first request's head
+   * has arrived, with the bytes read so far; TLS that the dispatcher ends itself hides the head, so such
+   * a connection goes at once.
+   */
+  override processRequest(
+    request: Duplex,
+    clientAddress: SocketAddress,
+    serverRequest: ServerRequest,
+  ): Promise<void> {
+    if (serverRequest.kind !== 'stream') return super.processRequest(request, clientAddress, serverRequest);
+    if (!this.dispatcher.runsElsewhere) return this.#serveHere(request, clientAddress, serverRequest);
+    if (serverRequest.info.tls && this.dispatcher.handlesTls) {
+      return super.processRequest(request, clientAddress, serverRequest);
+    }
+    return this.#handOff(request, clientAddress, serverRequest);
+  }
+
+  async #serveHere(
+    request: Duplex,
+    clientAddress: SocketAddress,
+    serverRequest: ServerRequest,
+  ): Promise<void> {
+    try {
+      await this.finishRequest(request, clientAddress, serverRequest.info);
+    } catch (error) {
+      this.handleError(request, clientAddress, error);
+    } finally {
+      this.shutdownRequest(request, serverRequest);
+    }
+  }
+
+  /** Waits here for the first request's head (timeouts as for any connection), then dispatches. */
+  async #handOff(socket: Duplex, clientAddress: SocketAddress, serverRequest: StreamRequest): Promise<void> {
+    const connection = new Connection(socket, clientAddress, serverRequest.info);
+    (socket as Tagged)[connectionKey] = connection;
+    this.#connections.add(connection);
+    this.#startTicker();
+    let head: Buffer | undefined;
+    try {
+      if (this.#shuttingDown) connection.close();
+      else {
+        connection.countData();
+        head = await readRequestHead(socket, {
+          limit: this.maxHeaderSize,
+          // The socket's handle moves to another process: it must not read on its own meanwhile.
+          detach: this.dispatcher.pauseOnConnect === true,
+          gone: connection.done,
+        });
+      }
+    } finally {
+      this.#connections.delete(connection);
+      if (this.#connections.size === 0) this.#stopTicker();
+      (socket as Tagged)[connectionKey] = undefined;
+    }
+    if (head === undefined || connection.closing || this.#shuttingDown) {
+      // Gone, silent until its timeout, or answered here (408): nothing to dispatch.
+      if (!connection.closing) connection.close();
+      await connection.done;
+      this.shutdownRequest(socket, serverRequest);
+      return;
+    }
+    return super.processRequest(socket, clientAddress, { ...serverRequest, head });
+  }
+
   /** Serves one connection: hands it to the parser and settles when it has closed. */
   override async finishRequest(
     request: Duplex,
@@ -308,8 +383,38 @@ export class HTTPServer extends TCPServer {
     // Pipelined requests wait for the one before; a lone request starts at once.
     connection.tail =
       connection.pending === 1
-        ? this.#serve(connection, req, res, expectContinue)
-        : connection.tail.then(() => this.#serve(connection, req, res, expectContinue));
+        ? this.#dispatch(connection, req, res, expectContinue)
+        : connection.tail.then(() => this.#dispatch(connection, req, res, expectContinue));
+  }
+
+  /** A request whose head has arrived goes to the dispatcher (serial: one at a time, in order). */
+  #dispatch(
+    connection: Connection,
+    req: IncomingMessage,
+    res: ServerResponse,
+    expectContinue: boolean,
+  ): Promise<void> {
+    return this.dispatcher
+      .dispatch(connection.serverRequest, () => this.#serve(connection, req, res, expectContinue))
+      .catch((error: unknown) => this.#dispatchFailed(connection, req, res, error));
+  }
+
+  /** The dispatcher refused the request (a full serial queue): 503, and the connection closes. */
+  #dispatchFailed(connection: Connection, req: IncomingMessage, res: ServerResponse, error: unknown): void {
+    this.logger.warn(
+      { err: error },
+      `request from ${connection.clientAddress.host} not served: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    if (res.headersSent || res.destroyed || connection.socket.destroyed) {
+      connection.socket.destroy();
+      return;
+    }
+    const handler = this.#createHandler(connection, { req, res });
+    if (!handler) return;
+    handler.closeConnection = true;
+    this.#sendProblem(handler, { code: 503, explain: 'The server is too busy to serve this request' });
+    if (res.writableFinished || res.destroyed) connection.close();
+    else res.once('finish', () => connection.close());
   }
 
   // One function for every response (no closure per request); `this` is the response.
