@@ -1,9 +1,13 @@
 // A @srv/core TCPServer with a handler from handlers.mjs ($HANDLER) on the dispatcher $MODE:
-// async (in-process), threading or forking with $WORKERS warm workers.
+// async (in-process), threading or forking. $WORKERS warm workers (minimum = maximum), or, with
+// WORKERS=default, the dispatcher's default pool (threading: 1 thread up to 64; forking: 2 children up
+// to 40; both grow when requests stall and shrink back after idleTimeout). $IDLE_TIMEOUT (ms) overrides
+// the default idleTimeout (30 s). Prints `ready` once the server (and its pool's minimum) is ready.
 import { silentLogger, TCPServer } from '@srv/core';
 
 const mode = process.env.MODE ?? 'async';
-const workers = Number(process.env.WORKERS ?? 4);
+const workers = process.env.WORKERS === 'default' ? undefined : Number(process.env.WORKERS ?? 4);
+const idleTimeout = process.env.IDLE_TIMEOUT ? { idleTimeout: Number(process.env.IDLE_TIMEOUT) } : {};
 const exportName = process.env.HANDLER ?? 'HelloHandler';
 const handlerModule = new URL('./handlers.mjs', import.meta.url);
 const handlers = await import(handlerModule.href);
@@ -11,10 +15,16 @@ const handlers = await import(handlerModule.href);
 let dispatcher = 'async';
 if (mode === 'threading') {
   const { threading } = await import('@srv/concurrency');
-  dispatcher = threading({ minThreads: workers, maxThreads: workers });
+  dispatcher = threading({
+    ...(workers === undefined ? {} : { minThreads: workers, maxThreads: workers }),
+    ...idleTimeout,
+  });
 } else if (mode === 'forking') {
   const { forking } = await import('@srv/concurrency');
-  dispatcher = forking({ minChildren: workers, maxChildren: workers });
+  dispatcher = forking({
+    ...(workers === undefined ? {} : { minChildren: workers, maxChildren: workers }),
+    ...idleTimeout,
+  });
 }
 
 const server = new TCPServer(['127.0.0.1', Number(process.env.PORT)], handlers[exportName], {
@@ -24,4 +34,6 @@ const server = new TCPServer(['127.0.0.1', Number(process.env.PORT)], handlers[e
   logger: silentLogger,
 });
 process.once('SIGTERM', () => void server.close().then(() => process.exit(0)));
+await server.ready;
+process.stdout.write('ready\n');
 await server.serveForever();

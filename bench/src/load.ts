@@ -122,15 +122,22 @@ export async function runLoad(load: LoadSpec, run: LoadRun): Promise<Figures> {
     if (run.http.kind === 'wrk') {
       command = run.http.path;
       const seconds = Math.max(1, Math.round(run.seconds));
-      args = ['-t1', `-c${load.connections}`, `-d${seconds}s`, '--latency', '--timeout', '10s', url];
+      args = ['-t1', `-c${load.connections}`, `-d${seconds}s`, '--latency', '--timeout', '10s'];
+      if (load.close) args.push('-H', 'Connection: close');
+      args.push(url);
       parse = parseWrk;
     } else {
       command = process.execPath;
-      args = [run.http.path, '-c', String(load.connections), '-d', String(run.seconds), '-j', url];
+      args = [run.http.path, '-c', String(load.connections), '-d', String(run.seconds), '-j'];
+      if (load.close) args.push('-H', 'Connection=close');
+      args.push(url);
       parse = parseAutocannon;
     }
   } else {
-    if (load.kind !== 'spawn' && run.tcp.kind === 'c') {
+    if (load.kind === 'held') {
+      command = process.execPath;
+      args = [path.join(benchDir, 'load', 'held.mjs'), JSON.stringify({ ...load, port: run.port })];
+    } else if (load.kind !== 'spawn' && run.tcp.kind === 'c') {
       command = run.tcp.path;
       args = tcploadArgs(load, run.port, run.seconds);
     } else {

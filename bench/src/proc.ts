@@ -249,8 +249,28 @@ function rssOf(pid: number): number {
   }
 }
 
-/** Resident memory of a process and all its descendants, in bytes (Linux `/proc`; undefined elsewhere). */
-export function treeRss(pid: number): number | undefined {
+/** Proportional set size of one process in bytes (`Pss:` of smaps_rollup, or the sum over smaps). */
+function pssOf(pid: number): number | undefined {
+  for (const file of [`/proc/${pid}/smaps_rollup`, `/proc/${pid}/smaps`]) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    let total = 0;
+    let seen = false;
+    for (const match of text.matchAll(/^Pss:\s+(\d+) kB/gm)) {
+      total += Number(match[1]) * 1024;
+      seen = true;
+    }
+    if (seen) return total;
+  }
+  return undefined;
+}
+
+/** A process and all its descendants (Linux `/proc`; undefined elsewhere). */
+function treeOf(pid: number): number[] | undefined {
   let entries: string[];
   try {
     entries = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
@@ -266,14 +286,48 @@ export function treeRss(pid: number): number | undefined {
     list.push(child);
     children.set(parent, list);
   }
-  let total = 0;
+  const tree: number[] = [];
   const stack = [pid];
   while (stack.length > 0) {
     const current = stack.pop()!;
-    total += rssOf(current);
+    tree.push(current);
     stack.push(...(children.get(current) ?? []));
   }
-  return total;
+  return tree;
+}
+
+/** Resident memory of a process and all its descendants, in bytes (Linux `/proc`; undefined elsewhere). */
+export function treeRss(pid: number): number | undefined {
+  return treeOf(pid)?.reduce((sum, current) => sum + rssOf(current), 0);
+}
+
+/** Memory of a process tree: PSS (pages shared by n processes count 1/n each) and RSS, in bytes. */
+export interface TreeMemory {
+  /** Sum of `Pss:` over the tree; undefined when smaps cannot be read (then judge by RSS). */
+  pss: number | undefined;
+  rss: number;
+  processes: number;
+}
+
+/**
+ * PSS and RSS of a process and all its descendants (Linux `/proc`; undefined elsewhere). RSS counts the
+ * pages children share with each other (Node's code, the snapshot) once per child; PSS divides them.
+ */
+export function treeMemory(pid: number): TreeMemory | undefined {
+  const tree = treeOf(pid);
+  if (!tree) return undefined;
+  let pss: number | undefined = 0;
+  let rss = 0;
+  for (const current of tree) {
+    rss += rssOf(current);
+    const own = pssOf(current);
+    // A process gone between the listing and the read counts nothing; one unreadable while alive
+    // (no permission) makes the PSS unknown.
+    if (own === undefined) {
+      if (rssOf(current) > 0) pss = undefined;
+    } else if (pss !== undefined) pss += own;
+  }
+  return { pss, rss, processes: tree.length };
 }
 
 /** The soft "Max open files" of a running process, from `/proc/<pid>/limits`. */

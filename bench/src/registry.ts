@@ -6,14 +6,25 @@
 
 /** How the harness loads a server. All loads target 127.0.0.1 and are bounded in time. */
 export type LoadSpec =
-  /** HTTP GETs over keep-alive connections (wrk, or autocannon when wrk is missing). */
-  | { kind: 'http'; path: string; connections: number }
+  /**
+   * HTTP GETs over keep-alive connections (wrk, or autocannon when wrk is missing); with `close`, one
+   * connection per request (`Connection: close`; wrk reconnects after each response, as a client of an
+   * HTTP/1.0 server does).
+   */
+  | { kind: 'http'; path: string; connections: number; close?: boolean }
   /** Connect, send `send`, read until the server closes, repeat; `connections` at once. Conn/s. */
   | { kind: 'tcp-oneshot'; send: string; connections: number }
   /** Ping-pong of a `size`-byte line (newline included) on `connections` persistent connections. */
   | { kind: 'tcp-echo'; size: number; connections: number }
   /** `count` connections at once, each sends `send` and waits for the close; seconds for all. */
   | { kind: 'tcp-burst'; send: string; count: number }
+  /**
+   * `hold` connections are opened first and held: each sends `holdSend` and then nothing more (a request
+   * head that never ends), or, with `holdSend: null`, closes at once (a connect-and-leave probe). Then
+   * `requests` GETs of `path`, one after another, each on a new connection and timed from connect to
+   * the end of the response. Latency figures of those GETs (p50, p95, max).
+   */
+  | { kind: 'held'; hold: number; holdSend: string | null; requests: number; path: string }
   /** No server: spawn `command` directly from Node, `concurrency` at once. Spawns/s. */
   | {
       kind: 'spawn';
@@ -32,8 +43,12 @@ export interface Figures {
   rps?: number;
   /** Median latency in milliseconds. */
   p50Ms?: number;
+  /** 95th percentile latency in milliseconds. */
+  p95Ms?: number;
   /** 99th percentile latency in milliseconds. */
   p99Ms?: number;
+  /** Slowest of the timed requests, in milliseconds. */
+  maxMs?: number;
   /** Response bytes per second. */
   bytesPerSec?: number;
   /** Wall time of a burst, in seconds. */
@@ -64,6 +79,32 @@ export interface EntryPlan {
    * servers that start workers lazily. Default: 2 s in full runs, none in quick ones.
    */
   warmup?: number;
+  /**
+   * Start the server fresh instead of at the start of the group, with no warm-up: `first-round`
+   * starts it right before the entry's first measurement (the first round is then what a user sees
+   * right after starting the server, and ratios can be asked for it alone); `every-round` starts a
+   * new server before each measurement (no round is served by workers a previous round started).
+   */
+  fresh?: 'first-round' | 'every-round';
+  /**
+   * A line the server prints on stdout once it is ready (e.g. srv's `Serving HTTP on …` banner, printed
+   * after its pool's minimum has started): a fresh server is measured from that line, not from the
+   * moment its port listens.
+   */
+  readyLine?: RegExp;
+  /** Memory goals and the burst after which memory must come back (entries with `memory`). */
+  memory?: MemoryPlan;
+}
+
+/** What an entry's memory is judged by. */
+export interface MemoryPlan {
+  /** Goal for the idle PSS (MB) of this server; default: the global srv goal (`memoryGoals.idleMB`). */
+  idleGoalMB?: number;
+  /**
+   * A load that makes the server grow (e.g. 200 blocking requests at once), after which its PSS must be
+   * back under `idleGoalMB` within `withinSeconds` of the burst's end (sampled every second).
+   */
+  burst?: { load: LoadSpec; withinSeconds: number; label: string };
 }
 
 /** Thrown (via `ctx.skip()`) when an entry cannot run here; the row shows the reason. */
@@ -104,8 +145,9 @@ export interface EntryDef {
   /** `srv` rows are what we build; `anchor` rows are what we compare against. */
   role: 'srv' | 'anchor';
   /**
-   * Also measure memory: `true` = idle RSS and RSS with many idle keep-alive connections (HTTP groups);
-   * `'idle'` = idle RSS only (any server).
+   * Also measure memory (PSS of the server's process tree, RSS beside it): `true` = idle and with many
+   * idle keep-alive connections (HTTP groups); `'idle'` = idle only (any server), plus the plan's
+   * `memory.burst` when it has one.
    */
   memory?: boolean | 'idle';
   setup(ctx: EntryContext): EntryPlan | Promise<EntryPlan>;
@@ -117,6 +159,8 @@ export interface RatioDef {
   to: string;
   /** The goal: at least `min` (throughput) or at most `max` (latency, time). */
   goal?: { min?: number; max?: number };
+  /** `first`: the first round's pair alone (an entry started `fresh` right before it). */
+  round?: 'first';
 }
 
 /** An absolute goal on an entry's metric (e.g. a burst finishing within 1.3 s). */
@@ -154,13 +198,21 @@ export interface GroupDef {
 }
 
 /** Figures where smaller is better. */
-export const lowerIsBetter: ReadonlySet<FigureName> = new Set<FigureName>(['p50Ms', 'p99Ms', 'seconds']);
+export const lowerIsBetter: ReadonlySet<FigureName> = new Set<FigureName>([
+  'p50Ms',
+  'p95Ms',
+  'p99Ms',
+  'maxMs',
+  'seconds',
+]);
 
 /** Units of each figure, for tables and charts. */
 export const figureUnits: Readonly<Record<FigureName, string>> = {
   rps: 'req/s',
   p50Ms: 'ms',
+  p95Ms: 'ms',
   p99Ms: 'ms',
+  maxMs: 'ms',
   bytesPerSec: 'MB/s',
   seconds: 's',
 };

@@ -3,8 +3,37 @@ import type { GoalResult, RatioResult, Spread } from './stats.js';
 
 /** Memory of one server. */
 export interface MemoryResult {
+  /**
+   * What `idleBytes`, `loadedBytes` and the burst's bytes are: `pss` (proportional set size of the
+   * process tree: pages shared between processes count once, split between them) or `rss` (older
+   * reports, or where smaps cannot be read).
+   */
+  measure?: 'pss' | 'rss';
   idleBytes?: number;
   loadedBytes?: number;
+  /** RSS beside the PSS figures (children's shared pages counted once per child). */
+  idleRssBytes?: number;
+  loadedRssBytes?: number;
+  /** Processes in the tree when idle (the server and its children). */
+  idleProcesses?: number;
+  /** This entry's idle goal (MB), when it is not the global one. */
+  idleGoalMB?: number;
+  /** A burst that grows the server, then memory until back under the idle goal. */
+  burst?: {
+    label: string;
+    /** The goal: back under the idle goal within this many seconds of the burst's end. */
+    withinSeconds: number;
+    burstSeconds?: number;
+    peakBytes?: number;
+    peakProcesses?: number;
+    /** The last sample: under the goal, or at `withinSeconds`. */
+    afterBytes?: number;
+    afterRssBytes?: number;
+    afterProcesses?: number;
+    afterSeconds?: number;
+    /** Seconds after the burst's end when memory was first seen under the goal. */
+    backAfterSeconds?: number;
+  };
   /** Connections asked for, and how many the server still held when RSS was read. */
   connections: number;
   held?: number;
@@ -22,6 +51,8 @@ export interface EntryResult {
   note?: string;
   runs: Figures[];
   summary: Partial<Record<FigureName, Spread>>;
+  /** The first round of an entry started fresh right before it. */
+  firstRound?: Figures;
   memory?: MemoryResult;
 }
 
@@ -97,7 +128,9 @@ function escapeCell(text: string): string {
 const figureTitles: Record<FigureName, string> = {
   rps: 'rate',
   p50Ms: 'p50',
+  p95Ms: 'p95',
   p99Ms: 'p99',
+  maxMs: 'max',
   bytesPerSec: 'throughput',
   seconds: 'time',
 };
@@ -120,7 +153,7 @@ export function formatRatio(result: RatioResult): string {
     result.range && result.range.n > 1
       ? ` (${result.range.min.toFixed(2)}–${result.range.max.toFixed(2)})`
       : '';
-  return `${result.value.toFixed(2)}×${range}${goal}`;
+  return `${result.value.toFixed(2)}×${range}${result.round === 'first' ? ' (first round)' : ''}${goal}`;
 }
 
 function labelOf(group: GroupResult, id: string): string {
@@ -161,7 +194,7 @@ export function renderMarkdown(report: Report, svgDir = 'svg'): string {
     lines.push('## Headline ratios', '', '| group | ratio | value |', '|---|---|---|');
     for (const { group, result } of headline) {
       lines.push(
-        `| ${group.id} | ${escapeCell(`${labelOf(group, result.of)} / ${labelOf(group, result.to)}`)} (${figureTitles[result.figure]}) | ${formatRatio(result)} |`,
+        `| ${group.id} | ${escapeCell(`${labelOf(group, result.of)} / ${labelOf(group, result.to)}`)} (${figureTitles[result.figure]}${result.round === 'first' ? ', first round alone' : ''}) | ${formatRatio(result)} |`,
       );
     }
     for (const { group, result } of absolute) {
@@ -175,18 +208,24 @@ export function renderMarkdown(report: Report, svgDir = 'svg'): string {
     group.entries.filter((entry) => entry.memory?.idleBytes !== undefined).map((entry) => ({ group, entry })),
   );
   if (memoryRows.length > 0) {
+    const pss = memoryRows.some(({ entry }) => (entry.memory!.measure ?? 'rss') === 'pss');
+    const name = pss ? 'PSS' : 'RSS';
     lines.push(
-      `## Memory (goals for srv servers: idle < ${memoryGoals.idleMB} MB; < +${memoryGoals.addedMB} MB with 10 000 idle keep-alive connections)`,
+      `## Memory (goals for srv servers: idle < ${memoryGoals.idleMB} MB unless the row says otherwise; < +${memoryGoals.addedMB} MB with 10 000 idle keep-alive connections)`,
       '',
-      'RSS of the server process and all its descendants (a forking server counts its children; threads share the process).',
+      pss
+        ? "PSS (proportional set size, from /proc/PID/smaps_rollup) of the server process and all its descendants: a page shared by n processes (Node's code, a forked child's copy-on-write pages) counts 1/n in each, so the sum is what the tree really costs; threads share the process. RSS, beside it, counts shared pages once per process."
+        : 'RSS of the server process and all its descendants (a forking server counts its children; threads share the process).',
       '',
-      '| group | server | idle RSS (MB) | added with connections (MB) |',
-      '|---|---|---:|---:|',
+      `| group | server | idle ${name} (MB) | idle RSS (MB) | processes | added with connections (MB) |`,
+      '|---|---|---:|---:|---:|---:|',
     );
     for (const { group, entry } of memoryRows) {
       const memory = entry.memory!;
       const idle = memory.idleBytes! / 1024 ** 2;
-      const idleMark = entry.role === 'srv' ? (idle < memoryGoals.idleMB ? ' ✅' : ' ❌') : '';
+      const idleGoal = memory.idleGoalMB ?? memoryGoals.idleMB;
+      const idleMark = entry.role === 'srv' ? (idle < idleGoal ? ' ✅' : ' ❌') : '';
+      const goalNote = memory.idleGoalMB !== undefined ? ` (goal < ${memory.idleGoalMB})` : '';
       let added = '–';
       if (memory.loadedBytes !== undefined) {
         const value = (memory.loadedBytes - memory.idleBytes!) / 1024 ** 2;
@@ -194,9 +233,30 @@ export function renderMarkdown(report: Report, svgDir = 'svg'): string {
           entry.role === 'srv' && memory.connections >= 10_000 && memory.held === memory.connections;
         added = `${value.toFixed(1)} (${memory.held ?? '?'} conns)${judged ? (value < memoryGoals.addedMB ? ' ✅' : ' ❌') : ''}`;
       }
-      lines.push(`| ${group.id} | ${escapeCell(entry.label)} | ${idle.toFixed(1)}${idleMark} | ${added} |`);
+      lines.push(
+        `| ${group.id} | ${escapeCell(entry.label)} | ${idle.toFixed(1)}${goalNote}${idleMark} | ${mb(memory.idleRssBytes)} | ${memory.idleProcesses ?? '–'} | ${added} |`,
+      );
     }
     lines.push('');
+    const bursts = memoryRows.filter(({ entry }) => entry.memory!.burst);
+    if (bursts.length > 0) {
+      lines.push(
+        `### ${name} after a burst (goal: back under the idle goal within the time shown)`,
+        '',
+        `| group | server | burst | burst time (s) | peak ${name} (MB) | peak processes | ${name} after (MB) | RSS after (MB) | processes after | back under the goal after | goal |`,
+        '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|',
+      );
+      for (const { group, entry } of bursts) {
+        const memory = entry.memory!;
+        const burst = memory.burst!;
+        const idleGoal = memory.idleGoalMB ?? memoryGoals.idleMB;
+        const met = burst.backAfterSeconds !== undefined && burst.backAfterSeconds <= burst.withinSeconds;
+        lines.push(
+          `| ${group.id} | ${escapeCell(entry.label)} | ${escapeCell(burst.label)} | ${burst.burstSeconds === undefined ? '–' : burst.burstSeconds.toFixed(2)} | ${mb(burst.peakBytes)} | ${burst.peakProcesses ?? '–'} | ${mb(burst.afterBytes)} | ${mb(burst.afterRssBytes)} | ${burst.afterProcesses ?? '–'} | ${burst.backAfterSeconds === undefined ? `not within ${burst.afterSeconds?.toFixed(0) ?? '?'} s` : `${burst.backAfterSeconds.toFixed(0)} s`} | < ${idleGoal} MB within ${burst.withinSeconds} s ${met ? '✅' : '❌'} |`,
+        );
+      }
+      lines.push('');
+    }
   }
   for (const group of report.groups) {
     const figures = [group.metric, ...group.extra];
@@ -232,10 +292,19 @@ export function renderMarkdown(report: Report, svgDir = 'svg'): string {
       lines.push(`- ${labelOf(group, result.entry)}: ${formatGoal(result)}`);
     }
     if (group.goals.length > 0) lines.push('');
+    const firsts = group.entries.filter((entry) => entry.firstRound);
+    for (const entry of firsts) {
+      const value = entry.firstRound![group.metric];
+      lines.push(
+        `- ${escapeCell(entry.label)}, started right before its first round (no warm-up): first round ${value === undefined ? '–' : `${formatNumber(display(group.metric, value))} ${figureUnits[group.metric]}`}`,
+      );
+    }
+    if (firsts.length > 0) lines.push('');
     const withMemory = group.entries.filter((entry) => entry.memory);
     if (withMemory.length > 0) {
+      const name = withMemory.some((entry) => (entry.memory!.measure ?? 'rss') === 'pss') ? 'PSS' : 'RSS';
       lines.push(
-        '| memory | idle RSS (MB) | RSS with connections (MB) | added (MB) | connections held | note |',
+        `| memory | idle ${name} (MB) | ${name} with connections (MB) | added (MB) | connections held | note |`,
         '|---|---:|---:|---:|---:|---|',
       );
       for (const entry of withMemory) {
@@ -324,6 +393,10 @@ export function renderSvg(group: GroupResult, footer = ''): string {
 export function describeLoad(load: {
   kind: string;
   connections?: number;
+  close?: boolean;
+  hold?: number;
+  holdSend?: string | null;
+  requests?: number;
   path?: string;
   count?: number;
   concurrency?: number;
@@ -331,7 +404,9 @@ export function describeLoad(load: {
 }): string {
   switch (load.kind) {
     case 'http':
-      return `HTTP GET ${load.path} keep-alive, c=${load.connections}`;
+      return `HTTP GET ${load.path} ${load.close ? 'one connection per request' : 'keep-alive'}, c=${load.connections}`;
+    case 'held':
+      return `${load.hold} ${load.holdSend === null ? 'connect-and-leave probes' : 'connections holding an unfinished request head'}, then ${load.requests} GETs ${load.path} one after another`;
     case 'tcp-oneshot':
       return `one request per TCP connection, c=${load.connections}`;
     case 'tcp-echo':

@@ -11,7 +11,7 @@ import {
   type Proc,
   startProcess,
   trackTemp,
-  treeRss,
+  treeMemory,
   waitForPort,
   which,
 } from './proc.js';
@@ -25,7 +25,13 @@ import {
   type ServerCommand,
   SkipEntry,
 } from './registry.js';
-import { describeLoad, type EntryResult, type GroupResult, type MemoryResult } from './report.js';
+import {
+  describeLoad,
+  type EntryResult,
+  type GroupResult,
+  type MemoryResult,
+  memoryGoals,
+} from './report.js';
 import { alternate, goal, ratio, summarize } from './stats.js';
 
 /** How a run is shaped. */
@@ -128,8 +134,14 @@ async function startServer(prepared: Prepared, options: RunOptions): Promise<Pro
     pinning: options.pinning,
     cpus: options.pinning.serverCpus,
   });
+  const readyLine = prepared.plan!.readyLine;
+  // Listening from the start, so a line printed before the port is seen is not missed.
+  const ready = readyLine ? waitForLine(proc, readyLine, 30_000) : undefined;
   try {
     await waitForPort(proc, prepared.port);
+    if (ready && (await ready) === undefined) {
+      throw new Error(`server did not print ${String(readyLine)} within 30 s:\n${proc.tail()}`);
+    }
   } catch (error) {
     await proc.stop();
     throw error;
@@ -165,7 +177,15 @@ function waitForLine(proc: Proc, pattern: RegExp, timeoutMs: number): Promise<st
   });
 }
 
-/** Idle RSS of a fresh server, then RSS while a client holds `connections` idle keep-alive connections. */
+const mbOf = (bytes: number | undefined) =>
+  bytes === undefined ? '?' : `${(bytes / 1024 ** 2).toFixed(1)} MB`;
+
+/**
+ * Memory of a fresh server (PSS of its process tree, RSS beside it): idle; then while a client holds
+ * `connections` idle keep-alive connections (HTTP, `memory: true`); then, when the plan has a burst,
+ * the peak during the burst and every second after it until PSS is back under the idle goal or
+ * `withinSeconds` have passed.
+ */
 async function measureMemory(
   prepared: Prepared,
   load: LoadSpec,
@@ -173,17 +193,26 @@ async function measureMemory(
   idleOnly: boolean,
 ): Promise<MemoryResult> {
   const connections = idleOnly ? 0 : options.quick ? 1000 : 10_000;
-  const memory: MemoryResult = { connections };
+  const memory: MemoryResult = { connections, measure: 'pss' };
   const notes: string[] = [];
+  const plan = prepared.plan!.memory;
+  if (plan?.idleGoalMB !== undefined) memory.idleGoalMB = plan.idleGoalMB;
   const proc = await startServer(prepared, options);
   try {
     await settle(options.quick ? 300 : 1000);
-    const idle = treeRss(proc.pid);
+    const idle = treeMemory(proc.pid);
     if (idle === undefined) {
-      memory.note = 'RSS needs Linux /proc';
+      memory.note = 'memory needs Linux /proc';
       return memory;
     }
-    memory.idleBytes = idle;
+    if (idle.pss === undefined) {
+      notes.push('PSS unreadable (smaps): RSS shown as PSS');
+      memory.measure = 'rss';
+    }
+    memory.idleBytes = idle.pss ?? idle.rss;
+    memory.idleRssBytes = idle.rss;
+    memory.idleProcesses = idle.processes;
+    if (plan?.burst) await measureBurst(prepared, proc, plan.burst, options, memory, notes);
     if (idleOnly || load.kind !== 'http') return memory;
     const serverLimit = fdLimitOf(proc.pid);
     if (serverLimit !== undefined && serverLimit < connections + 64) {
@@ -208,7 +237,9 @@ async function measureMemory(
       } else {
         const held = JSON.parse(line) as { held: number; failed: number; closedByServer: number };
         await settle(500);
-        memory.loadedBytes = treeRss(proc.pid);
+        const loaded = treeMemory(proc.pid);
+        memory.loadedBytes = loaded?.pss ?? loaded?.rss;
+        memory.loadedRssBytes = loaded?.rss;
         memory.held = held.held;
         if (held.failed > 0) notes.push(`${held.failed} connections failed`);
         if (held.closedByServer > 0)
@@ -222,6 +253,71 @@ async function measureMemory(
   }
   if (notes.length > 0) memory.note = notes.join('; ');
   return memory;
+}
+
+/** The burst of a memory plan: peak memory while it runs, then memory each second until back under the goal. */
+async function measureBurst(
+  prepared: Prepared,
+  proc: Proc,
+  burst: NonNullable<NonNullable<EntryPlan['memory']>['burst']>,
+  options: RunOptions,
+  memory: MemoryResult,
+  notes: string[],
+): Promise<void> {
+  const goalBytes = (memory.idleGoalMB ?? memoryGoals.idleMB) * 1024 ** 2;
+  const pssOrRss = () => {
+    const now = treeMemory(proc.pid);
+    return now ? { bytes: now.pss ?? now.rss, rss: now.rss, processes: now.processes } : undefined;
+  };
+  const result: NonNullable<MemoryResult['burst']> = {
+    label: burst.label,
+    withinSeconds: burst.withinSeconds,
+  };
+  memory.burst = result;
+  let peak = 0;
+  let peakProcesses = 0;
+  const sampler = setInterval(() => {
+    const now = pssOrRss();
+    if (now && now.bytes > peak) {
+      peak = now.bytes;
+      peakProcesses = now.processes;
+    }
+  }, 250);
+  const started = Date.now();
+  try {
+    const figures = await runLoad(burst.load, {
+      port: prepared.port,
+      seconds: 60,
+      pinning: options.pinning,
+      http: options.http,
+      tcp: options.tcp,
+    });
+    if (figures.seconds !== undefined) result.burstSeconds = figures.seconds;
+    if ((figures.errors ?? 0) > 0) notes.push(`${figures.errors} errors in the burst`);
+  } catch (error) {
+    notes.push(`burst failed: ${messageOf(error)}`);
+  } finally {
+    clearInterval(sampler);
+  }
+  if (result.burstSeconds === undefined) result.burstSeconds = (Date.now() - started) / 1000;
+  result.peakBytes = peak;
+  result.peakProcesses = peakProcesses;
+  const ended = Date.now();
+  for (;;) {
+    await settle(1000);
+    const now = pssOrRss();
+    const elapsed = (Date.now() - ended) / 1000;
+    if (!now) break;
+    result.afterBytes = now.bytes;
+    result.afterRssBytes = now.rss;
+    result.afterProcesses = now.processes;
+    result.afterSeconds = elapsed;
+    if (now.bytes < goalBytes) {
+      result.backAfterSeconds = elapsed;
+      break;
+    }
+    if (elapsed >= burst.withinSeconds) break;
+  }
 }
 
 function hasNumber(figures: Figures, metric: keyof Figures): boolean {
@@ -280,16 +376,32 @@ export async function runGroup(group: GroupDef, options: RunOptions): Promise<Gr
           item.def.memory === 'idle',
         );
         const m = item.result.memory;
-        const mbOf = (bytes: number | undefined) => `${((bytes ?? 0) / 1024 ** 2).toFixed(1)} MB`;
         const loaded = m.connections > 0 ? `, with ${m.held ?? '?'} connections ${mbOf(m.loadedBytes)}` : '';
-        log(`  ${item.def.id}: memory idle ${mbOf(m.idleBytes)}${loaded}${m.note ? ` (${m.note})` : ''}`);
+        const burst = m.burst
+          ? `; ${m.burst.label}: peak ${mbOf(m.burst.peakBytes)}, ${mbOf(m.burst.afterBytes)} ${m.burst.afterSeconds?.toFixed(0) ?? '?'} s after`
+          : '';
+        log(
+          `  ${item.def.id}: memory (${m.measure ?? 'rss'}) idle ${mbOf(m.idleBytes)} (RSS ${mbOf(m.idleRssBytes)})${loaded}${burst}${m.note ? ` (${m.note})` : ''}`,
+        );
       } catch (error) {
         item.result.memory = { connections: 0, note: `memory not measured: ${messageOf(error)}` };
       }
     }
 
+    const start = async (item: Prepared): Promise<boolean> => {
+      try {
+        item.proc = await startServer(item, options);
+        return true;
+      } catch (error) {
+        item.result.status = 'failed';
+        item.result.note = messageOf(error);
+        log(`  ${item.def.id}: failed to start: ${item.result.note}`);
+        return false;
+      }
+    };
     for (const item of runnable) {
-      if (!item.plan?.server) continue;
+      // Fresh servers start right before their measurement (below), not here.
+      if (!item.plan?.server || item.plan.fresh) continue;
       try {
         item.proc = await startServer(item, options);
       } catch (error) {
@@ -309,6 +421,7 @@ export async function runGroup(group: GroupDef, options: RunOptions): Promise<Gr
       });
 
     for (const item of measured) {
+      if (item.plan?.fresh) continue;
       const warmup = Math.max(item.plan?.warmup ?? 0, options.quick ? 0 : Math.min(2, seconds));
       if (warmup > 0) await measure(item, warmup).catch(() => undefined);
     }
@@ -317,6 +430,15 @@ export async function runGroup(group: GroupDef, options: RunOptions): Promise<Gr
       perRound.set(item.def.id, new Array<number | undefined>(rounds).fill(undefined));
     for (let round = 0; round < rounds; round += 1) {
       for (const item of alternate(measured, round)) {
+        if (item.result.status !== 'ok') continue;
+        const fresh = item.plan?.fresh;
+        if (item.plan?.server && (fresh === 'every-round' || (fresh === 'first-round' && round === 0))) {
+          if (item.proc) {
+            await item.proc.stop();
+            item.proc = undefined;
+          }
+          if (!(await start(item))) continue;
+        }
         if (item.proc && item.proc.child.exitCode !== null) {
           failures.set(item.def.id, `server exited: ${item.proc.tail().slice(-300)}`);
           continue;
@@ -327,14 +449,17 @@ export async function runGroup(group: GroupDef, options: RunOptions): Promise<Gr
           // its first second, so that attempt counts as its warm-up and is measured once more.
           for (
             let retry = 0;
-            options.quick && round === 0 && retry < 2 && !hasNumber(figures, group.metric);
+            options.quick && round === 0 && !fresh && retry < 2 && !hasNumber(figures, group.metric);
             retry += 1
           ) {
             log(`  ${item.def.id}: no figure on a cold start, measuring again`);
             figures = await measure(item, seconds);
           }
           const done = (figures.rps ?? 0) * seconds;
-          if ((figures.errors ?? 0) > 0 && (figures.errors ?? 0) > done) {
+          const load = item.plan?.load ?? group.load;
+          if (fresh && round === 0) item.result.firstRound = figures;
+          // A held load's errors are GETs that timed out: they are counted in its latency figures.
+          if (load.kind !== 'held' && (figures.errors ?? 0) > 0 && (figures.errors ?? 0) > done) {
             failures.set(item.def.id, `mostly errors (${figures.errors} errors)`);
           } else if (hasNumber(figures, group.metric)) {
             item.result.runs.push(figures);
@@ -348,6 +473,10 @@ export async function runGroup(group: GroupDef, options: RunOptions): Promise<Gr
           );
         } catch (error) {
           failures.set(item.def.id, messageOf(error));
+        }
+        if (fresh === 'every-round' && item.proc) {
+          await item.proc.stop();
+          item.proc = undefined;
         }
       }
     }

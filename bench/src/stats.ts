@@ -18,7 +18,7 @@ export function spread(values: readonly number[]): Spread | undefined {
   return { median, min: sorted[0]!, max: sorted[sorted.length - 1]!, n: sorted.length };
 }
 
-const figureNames: FigureName[] = ['rps', 'p50Ms', 'p99Ms', 'bytesPerSec', 'seconds'];
+const figureNames: FigureName[] = ['rps', 'p50Ms', 'p95Ms', 'p99Ms', 'maxMs', 'bytesPerSec', 'seconds'];
 
 /** Spreads of every figure present in the runs. */
 export function summarize(runs: readonly Figures[]): Partial<Record<FigureName, Spread>> {
@@ -42,6 +42,8 @@ export interface RatioResult {
   goal?: { min?: number; max?: number };
   /** Whether the goal is met (absent without a goal or a value). */
   met?: boolean;
+  /** `first`: the first round's pair alone. */
+  round?: 'first';
   /** Why there is no value. */
   missing?: string;
 }
@@ -57,6 +59,7 @@ function meets(value: number, goal: { min?: number; max?: number } | undefined):
  * `of / to` on `figure`. With per-round figures, each round's pair (measured moments apart, in
  * alternation) gives a ratio and the value is their median, which resists load that drifts during a
  * run; otherwise (or without a complete pair) the ratio of the medians. A missing side gives `missing`.
+ * With `round: 'first'`, the first round's pair alone (missing without it).
  */
 export function ratio(
   def: RatioDef,
@@ -66,6 +69,22 @@ export function ratio(
 ): RatioResult {
   const base: RatioResult = { of: def.of, to: def.to, figure };
   if (def.goal) base.goal = def.goal;
+  if (def.round === 'first') {
+    base.round = 'first';
+    const of = rounds?.get(def.of)?.[0];
+    const to = rounds?.get(def.to)?.[0];
+    if (of === undefined || to === undefined || to === 0) {
+      const absent = [
+        of === undefined ? def.of : undefined,
+        to === undefined || to === 0 ? def.to : undefined,
+      ]
+        .filter(Boolean)
+        .join(', ');
+      return { ...base, missing: `no first-round figure for ${absent}` };
+    }
+    const met = meets(of / to, def.goal);
+    return met === undefined ? { ...base, value: of / to } : { ...base, value: of / to, met };
+  }
   const of = medians.get(def.of);
   const to = medians.get(def.to);
   if (of === undefined || to === undefined || to === 0) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseAutocannon, parseWrk } from '../src/load.js';
-import { detectPinning, isListening } from '../src/proc.js';
+import { detectPinning, isListening, treeMemory } from '../src/proc.js';
 import { anchor, defineGroup } from '../src/registry.js';
 import { formatRatio, type GroupResult, type Report, renderMarkdown, renderSvg } from '../src/report.js';
 import { runGroup } from '../src/run.js';
@@ -57,6 +57,29 @@ describe('stats', () => {
     expect(result.range).toEqual({ min: 0.9, max: 1.1, n: 3 });
     expect(result.met).toBe(true);
     expect(formatRatio(result)).toBe('1.00× (0.90–1.10) · goal ≥ 0.95× ✅');
+  });
+
+  it('takes the first round alone when asked', () => {
+    const medians = new Map<string, number | undefined>([
+      ['fork', 90],
+      ['async', 100],
+    ]);
+    const rounds = new Map<string, (number | undefined)[]>([
+      ['fork', [30, 90, 95]],
+      ['async', [100, 100, 100]],
+    ]);
+    const first = ratio(
+      { of: 'fork', to: 'async', round: 'first', goal: { min: 0.4 } },
+      'rps',
+      medians,
+      rounds,
+    );
+    expect(first).toMatchObject({ value: 0.3, met: false, round: 'first' });
+    expect(ratio({ of: 'fork', to: 'async', goal: { min: 0.4 } }, 'rps', medians, rounds).met).toBe(true);
+    rounds.set('fork', [undefined, 90, 95]);
+    expect(ratio({ of: 'fork', to: 'async', round: 'first' }, 'rps', medians, rounds)).toMatchObject({
+      missing: 'no first-round figure for fork',
+    });
   });
 
   it('alternates the order round by round', () => {
@@ -180,7 +203,71 @@ describe('report', () => {
     expect(markdown).toContain('| srv <fast> / node \\| raw | 0.50× · goal ≥ 0.95× ❌ |');
     expect(markdown).toContain('| srv <fast> | 40.0 | 100.0 | 60.0 | 10000 / 10000 |  |');
     expect(markdown).toContain('![demo](svg/demo.svg)');
-    expect(markdown).toContain('| demo | srv <fast> | 40.0 ✅ | 60.0 (10000 conns) ✅ |');
+    // An old report (no `measure`) is RSS; no RSS column figure and no process count were recorded.
+    expect(markdown).toContain('| demo | srv <fast> | 40.0 ✅ | – | – | 60.0 (10000 conns) ✅ |');
+    expect(markdown).toContain('| memory | idle RSS (MB) |');
+  });
+
+  it("renders PSS memory, an entry's own goal, a burst, and a first-round figure", () => {
+    const group: GroupResult = {
+      ...sample,
+      entries: [
+        {
+          ...sample.entries[0]!,
+          firstRound: { rps: 70 },
+          memory: {
+            measure: 'pss',
+            connections: 0,
+            idleBytes: 90 * 1024 ** 2,
+            idleRssBytes: 150 * 1024 ** 2,
+            idleProcesses: 3,
+            idleGoalMB: 100,
+            burst: {
+              label: '200 at once',
+              withinSeconds: 35,
+              burstSeconds: 2.5,
+              peakBytes: 900 * 1024 ** 2,
+              peakProcesses: 41,
+              afterBytes: 95 * 1024 ** 2,
+              afterRssBytes: 160 * 1024 ** 2,
+              afterProcesses: 3,
+              afterSeconds: 31,
+              backAfterSeconds: 31,
+            },
+          },
+        },
+        sample.entries[1]!,
+      ],
+      ratios: [
+        { of: 'srv', to: 'node', figure: 'rps', value: 0.35, goal: { min: 0.4 }, met: false, round: 'first' },
+      ],
+    };
+    const markdown = renderMarkdown({
+      date: '2026-11-24T21:00:00.000Z',
+      mode: 'full',
+      machine: {
+        cpus: 2,
+        cpuModel: 'x',
+        memoryGB: 4,
+        platform: 'linux-x64',
+        kernel: '6.1',
+        node: 'v20',
+        loader: 'wrk',
+        pinning: 'none',
+      },
+      groups: [group],
+    });
+    expect(markdown).toContain('| demo | srv <fast> | 90.0 (goal < 100) ✅ | 150.0 | 3 | – |');
+    expect(markdown).toContain(
+      '| demo | srv <fast> | 200 at once | 2.50 | 900.0 | 41 | 95.0 | 160.0 | 3 | 31 s | < 100 MB within 35 s ✅ |',
+    );
+    expect(markdown).toContain('| memory | idle PSS (MB) |');
+    expect(markdown).toContain(
+      'srv <fast> / node \\| raw (rate, first round alone) | 0.35× (first round) · goal ≥ 0.4× ❌ |',
+    );
+    expect(markdown).toContain(
+      '- srv <fast>, started right before its first round (no warm-up): first round 70.0 req/s',
+    );
   });
 
   it('draws an SVG bar per measured entry, scaled to the largest, with escaped labels', () => {
@@ -199,6 +286,17 @@ describe('report', () => {
     expect(bars[0]).toBeCloseTo(195, 0);
     expect(svg).toContain('>skipped</text>');
     expect(svg).toContain('grey: anchors · 2026-11-24 · 2 cpus');
+  });
+});
+
+describe('memory', () => {
+  it('reads PSS and RSS of a process tree from /proc', () => {
+    const memory = treeMemory(process.pid);
+    if (memory === undefined) return; // not Linux
+    expect(memory.processes).toBeGreaterThanOrEqual(1);
+    expect(memory.rss).toBeGreaterThan(0);
+    expect(memory.pss).toBeGreaterThan(0);
+    expect(memory.pss!).toBeLessThanOrEqual(memory.rss);
   });
 });
 
@@ -270,6 +368,45 @@ describe('a real group, end to end', () => {
     expect(node?.summary.rps?.median).toBeGreaterThan(0);
     expect(broken).toMatchObject({ status: 'failed' });
     expect(broken?.note).toContain('server exited (3) before listening');
+  }, 60_000);
+
+  it('holds connections and times GETs; starts fresh servers per round and records the first', async () => {
+    const group = defineGroup({
+      id: 'e2e-held',
+      title: 'e2e',
+      load: { kind: 'held', hold: 20, holdSend: 'GET / HTTP/1.1\r\nHost: x\r\n', requests: 5, path: '/' },
+      metric: 'p95Ms',
+      extra: ['p50Ms', 'maxMs'],
+      entries: [
+        anchor('fresh', 'fresh every round', (ctx) => ({
+          server: ctx.node('node-http-hello.mjs'),
+          fresh: 'every-round',
+        })),
+        anchor('probes', 'after probes', (ctx) => ({
+          server: ctx.node('node-http-hello.mjs'),
+          load: { kind: 'held', hold: 20, holdSend: null, requests: 5, path: '/' },
+          fresh: 'first-round',
+        })),
+      ],
+      goals: [{ entry: 'fresh', max: 1000 }],
+    });
+    const result = await runGroup(group, {
+      quick: true,
+      pinning: detectPinning(),
+      http: chooseHttpLoader(),
+      tcp: chooseTcpLoader(),
+      rounds: 2,
+    });
+    const [fresh, probes] = result.entries;
+    expect(fresh?.status).toBe('ok');
+    expect(fresh?.runs).toHaveLength(2);
+    expect(fresh?.runs[0]).toMatchObject({ held: 20, errors: 0 });
+    expect(fresh?.summary.p95Ms?.median).toBeGreaterThan(0);
+    expect(fresh?.firstRound?.p95Ms).toBe(fresh?.runs[0]?.p95Ms);
+    expect(probes?.runs[0]).toMatchObject({ held: 0, errors: 0 });
+    expect(probes?.firstRound).toBeDefined();
+    expect(result.goals[0]?.met).toBe(true);
+    expect(result.load).toContain('20 connections holding an unfinished request head, then 5 GETs /');
   }, 60_000);
 
   // Both TCP load generators drive the same three loads against the raw node:net servers; their

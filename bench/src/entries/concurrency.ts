@@ -1,18 +1,30 @@
 import { anchor, defineGroup, type EntryContext, type EntryPlan, srv } from '../registry.js';
 
+/**
+ * srv-tcp.mjs on a dispatcher. `workers`: that many warm workers (minimum = maximum), or `default`: the
+ * dispatcher's default pool, started fresh (`ready` printed once its minimum runs).
+ */
 async function srvTcp(
   ctx: EntryContext,
   mode: 'async' | 'threading' | 'forking',
   handler: string,
-  workers: number,
+  workers: number | 'default',
+  env: Record<string, string> = {},
 ): Promise<EntryPlan> {
   await ctx.requireExports('@srv/core', ['TCPServer', 'StreamRequestHandler']);
   if (mode === 'threading') await ctx.requireExports('@srv/concurrency', ['threading']);
   if (mode === 'forking') await ctx.requireExports('@srv/concurrency', ['forking']);
   const noun = mode === 'threading' ? ['thread', 'threads'] : ['child', 'children'];
+  const pool =
+    workers === 'default'
+      ? mode === 'threading'
+        ? 'default pool (1 thread, up to 64)'
+        : 'default pool (2 children, up to 40)'
+      : `${workers} warm ${noun[workers === 1 ? 0 : 1]}`;
   return {
-    server: ctx.node('srv-tcp.mjs', { MODE: mode, HANDLER: handler, WORKERS: String(workers) }),
-    ...(mode === 'async' ? {} : { note: `${workers} warm ${noun[workers === 1 ? 0 : 1]}` }),
+    server: ctx.node('srv-tcp.mjs', { MODE: mode, HANDLER: handler, WORKERS: String(workers), ...env }),
+    readyLine: /^ready$/,
+    ...(mode === 'async' ? {} : { note: pool }),
   };
 }
 
@@ -88,23 +100,85 @@ export const relayLatency = defineGroup({
 const blockers = 16;
 
 /**
- * 16 connections at once whose handler blocks its thread for 1 s: with 16 warm workers the burst takes
- * about 1 s; in-process (async) it would take 16 s, so it is not run.
+ * 16 connections at once whose handler blocks its thread for 1 s, on the default pools (threading: 1
+ * thread, forking: 2 children to start with), each round on a server started fresh (a round must not
+ * find the workers the previous round grew): the pool must see that its workers stopped finishing and
+ * start one per waiting request at once, so the burst takes about 1 s. In-process (async) it would take
+ * 16 s, so it is not run. node:cluster, the anchor, runs 16 workers started in advance.
  */
 export const blocking = defineGroup({
   id: 'blocking',
-  title: `${blockers} requests that each block 1 s, ${blockers} warm workers`,
+  title: `${blockers} requests that each block 1 s, default pools started fresh`,
   load: { kind: 'tcp-burst', send: 'go\n', count: blockers },
   metric: 'seconds',
   entries: [
-    srv('srv-threading', 'srv threading()', (ctx) => srvTcp(ctx, 'threading', 'BlockingHandler', blockers)),
-    srv('srv-forking', 'srv forking()', (ctx) => srvTcp(ctx, 'forking', 'BlockingHandler', blockers)),
+    srv('srv-threading', 'srv threading() defaults', async (ctx) => ({
+      ...(await srvTcp(ctx, 'threading', 'BlockingHandler', 'default')),
+      fresh: 'every-round',
+    })),
+    srv('srv-forking', 'srv forking() defaults', async (ctx) => ({
+      ...(await srvTcp(ctx, 'forking', 'BlockingHandler', 'default')),
+      fresh: 'every-round',
+    })),
     anchor('node-cluster', 'node:cluster round-robin', (ctx) => ({
       server: ctx.node('node-cluster.mjs', { HANDLER: 'BlockingHandler', WORKERS: String(blockers) }),
+      note: `${blockers} workers started in advance`,
     })),
   ],
   goals: [
     { entry: 'srv-threading', max: 1.3 },
     { entry: 'srv-forking', max: 1.3 },
+  ],
+});
+
+const burst = 200;
+/**
+ * Each request of the burst blocks its worker this long: every waiting request stalls, so the pool
+ * grows to its maximum; 200 × 0.5 s over 40 children is 2.5 s, well within the load generator's 10 s
+ * limit per connection.
+ */
+const burstBlockMs = 500;
+/** The pools' default idleTimeout (ms): grown workers beyond the minimum stop after it. */
+const defaultIdleTimeout = 30_000;
+/** --quick only: a short idleTimeout keeps the smoke run short (the report says so). */
+const quickIdleTimeout = 2_000;
+
+function poolMemory(ctx: EntryContext, mode: 'threading' | 'forking', goalMB: number): Promise<EntryPlan> {
+  const idleTimeout = ctx.quick ? quickIdleTimeout : defaultIdleTimeout;
+  const env: Record<string, string> = { BLOCK_MS: String(burstBlockMs) };
+  if (ctx.quick) env.IDLE_TIMEOUT = String(idleTimeout);
+  return srvTcp(ctx, mode, 'BlockingHandler', 'default', env).then((plan) => ({
+    ...plan,
+    fresh: 'every-round',
+    note: `${plan.note}, idleTimeout ${idleTimeout / 1000} s${ctx.quick ? ' (shortened in --quick)' : ' (the default)'}`,
+    memory: {
+      idleGoalMB: goalMB,
+      burst: {
+        label: `${burst} requests blocking ${burstBlockMs / 1000} s at once`,
+        load: { kind: 'tcp-burst', send: 'go\n', count: burst },
+        withinSeconds: idleTimeout / 1000 + 5,
+      },
+    },
+  }));
+}
+
+/**
+ * Memory of the default pools (PSS of the whole process tree): idle with their default minimum, at the
+ * peak of a burst of 200 requests that each block 0.5 s (every waiting request gets a worker, up to
+ * the maximum), and back under the idle goal within idleTimeout + 5 s of the burst's end. The group's
+ * figure is the burst's duration on a fresh server (200 × 0.5 s over at most 40 children or 64 threads).
+ */
+export const poolMemoryGroup = defineGroup({
+  id: 'pool-memory',
+  title: `${burst} requests that each block ${burstBlockMs / 1000} s on default pools: burst time, and memory before, during and after`,
+  load: { kind: 'tcp-burst', send: 'go\n', count: burst },
+  metric: 'seconds',
+  entries: [
+    srv('srv-forking', 'srv forking() defaults', (ctx) => poolMemory(ctx, 'forking', 100), {
+      memory: 'idle',
+    }),
+    srv('srv-threading', 'srv threading() defaults', (ctx) => poolMemory(ctx, 'threading', 80), {
+      memory: 'idle',
+    }),
   ],
 });
