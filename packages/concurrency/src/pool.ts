@@ -16,7 +16,7 @@ import { createError, deserializeError } from './errors.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
 /** How long waiting requests may see no worker finish before the pool grows (milliseconds). */
-export const stallMs = 10;
+export const stallMs = 50;
 
 /** One request on its way through the pool. */
 export interface PoolJob {
@@ -269,6 +269,7 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
     this.#stallTimer = setTimeout(() => {
       this.#stallTimer = undefined;
       if (this.#closing || this.#queue.length === 0) return;
+
       if (this.#finished === this.#finishedAtArm) this.#growFor(this.#queue.length - this.#starting);
       this.#armStallTimer();
     }, stallMs);

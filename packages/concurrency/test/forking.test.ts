@@ -192,6 +192,33 @@ describe('forking dispatcher', () => {
     expect(server.dispatcher).toMatchObject({ size: 0 });
   });
 
+  it('grows while its children block, then shrinks back to minChildren after idleTimeout', async () => {
+    const dispatcher = forking({ minChildren: 1, maxChildren: 3, idleTimeout: 300 });
+    const server = new TCPServer(['127.0.0.1', 0], Blocking, { dispatcher, handlerModule });
+    const t = await startServer(server);
+    onTestFinished(() => t.close());
+    // Started before ready, not on the first request.
+    expect(dispatcher.size).toBe(1);
+    let spawned = 0;
+    dispatcher.on('spawn', () => {
+      spawned += 1;
+    });
+    await Promise.all(
+      [1, 2, 3].map(async () => {
+        const socket = await t.connect();
+        const lines = lineReader(socket);
+        socket.write('500\n');
+        expect(await lines.next()).toBe('started\n');
+        expect(JSON.parse(await lines.next())).toHaveProperty('pid');
+      }),
+    );
+    // The first child blocked and finished nothing, so both waiting connections got a child.
+    expect(spawned).toBe(2);
+    while (dispatcher.size > 1) await once(dispatcher, 'exit');
+    expect(dispatcher.size).toBe(1);
+    expect(dispatcher.pids.every(isAlive)).toBe(true);
+  });
+
   it('shutdown() waits for in-flight requests; after close() no child process remains', async () => {
     const dispatcher = forking({ minChildren: 3 });
     const server = new TCPServer(['127.0.0.1', 0], Blocking, { dispatcher, handlerModule });

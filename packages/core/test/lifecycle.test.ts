@@ -63,6 +63,30 @@ describe('dispatchers', () => {
     expect(events).toEqual(['start a', 'end a', 'start b', 'end b']);
   });
 
+  it('serial: a connection that leaves while it waits is skipped; a half-closed one is served', async () => {
+    const gate = deferred();
+    const events: string[] = [];
+    const t = await startServer(
+      new TCPServer(['127.0.0.1', 0], holdingHandler(gate.promise, events), { dispatcher: 'serial' }),
+    );
+    onTestFinished(() => t.close());
+    const first = await send(t, 'a\n');
+    await vi.waitFor(() => expect(events).toEqual(['start a']));
+    const dispatcher = t.server.dispatcher as unknown as { size: number };
+    // Probes: connect and leave. Each is queued while the first holds, and leaves the queue on close.
+    const probes = await Promise.all([t.connect(), t.connect(), t.connect()]);
+    await vi.waitFor(() => expect(dispatcher.size).toBe(4));
+    for (const probe of probes) probe.resetAndDestroy();
+    await vi.waitFor(() => expect(dispatcher.size).toBe(1));
+    const half = await send(t, 'b\n');
+    half.end();
+    const halfReply = readAll(half);
+    gate.resolve();
+    expect((await readAll(first)).toString()).toBe('done a\n');
+    expect((await halfReply).toString()).toBe('done b\n');
+    expect(events).toEqual(['start a', 'end a', 'start b', 'end b']);
+  });
+
   it('async: handlers overlap', async () => {
     const gate = deferred();
     const events: string[] = [];

@@ -242,6 +242,10 @@ export class HTTPServer extends TCPServer {
     });
     // maxHeadersCount drops extra lines silently; srv counts rawHeaders itself and answers 431.
     inner.maxHeadersCount = 0;
+    // A client that half-closes after its request still gets the answer (Python's behaviour): Node
+    // otherwise ends the connection on the client's FIN, before a request still waiting in the serial
+    // queue (or a worker) has answered.
+    (inner as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     // Node's own keep-alive timer would race srv's (and is absent over a worker relay).
     inner.keepAliveTimeout = 0;
     inner.headersTimeout = 0;
