@@ -267,11 +267,15 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
     if (this.#stallTimer) return;
     this.#finishedAtArm = this.#finished;
     this.#stallTimer = setTimeout(() => {
-      this.#stallTimer = undefined;
-      if (this.#closing || this.#queue.length === 0) return;
-
-      if (this.#finished === this.#finishedAtArm) this.#growFor(this.#queue.length - this.#starting);
-      this.#armStallTimer();
+      // Timers run before the loop reads its I/O: a busy primary may have `done` messages waiting.
+      // Judge after they are in (setImmediate runs after the poll phase), or a lagging event loop
+      // would look like stalled workers and start a crowd of them when the CPU is already short.
+      setImmediate(() => {
+        this.#stallTimer = undefined;
+        if (this.#closing || this.#queue.length === 0) return;
+        if (this.#finished === this.#finishedAtArm) this.#growFor(this.#queue.length - this.#starting);
+        this.#armStallTimer();
+      }).unref();
     }, stallMs);
     this.#stallTimer.unref();
   }
