@@ -307,6 +307,17 @@ export interface TreeMemory {
   pss: number | undefined;
   rss: number;
   processes: number;
+  /** OS threads of the whole tree (Node's own plus worker threads). */
+  threads: number;
+}
+
+function threadsOf(pid: number): number {
+  try {
+    const match = /^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /**
@@ -318,8 +329,10 @@ export function treeMemory(pid: number): TreeMemory | undefined {
   if (!tree) return undefined;
   let pss: number | undefined = 0;
   let rss = 0;
+  let threads = 0;
   for (const current of tree) {
     rss += rssOf(current);
+    threads += threadsOf(current);
     const own = pssOf(current);
     // A process gone between the listing and the read counts nothing; one unreadable while alive
     // (no permission) makes the PSS unknown.
@@ -327,7 +340,7 @@ export function treeMemory(pid: number): TreeMemory | undefined {
       if (rssOf(current) > 0) pss = undefined;
     } else if (pss !== undefined) pss += own;
   }
-  return { pss, rss, processes: tree.length };
+  return { pss, rss, processes: tree.length, threads };
 }
 
 /** The soft "Max open files" of a running process, from `/proc/<pid>/limits`. */

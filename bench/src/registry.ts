@@ -102,7 +102,7 @@ export interface MemoryPlan {
   idleGoalMB?: number;
   /**
    * A load that makes the server grow (e.g. 200 blocking requests at once), after which its PSS must be
-   * back under `idleGoalMB` within `withinSeconds` of the burst's end (sampled every second).
+   * back under `idleGoalMB` within `withinSeconds` of the burst's end (sampled every 0.5 s).
    */
   burst?: { load: LoadSpec; withinSeconds: number; label: string };
 }

@@ -14,8 +14,9 @@ export interface MemoryResult {
   /** RSS beside the PSS figures (children's shared pages counted once per child). */
   idleRssBytes?: number;
   loadedRssBytes?: number;
-  /** Processes in the tree when idle (the server and its children). */
+  /** Processes in the tree when idle (the server and its children), and their OS threads. */
   idleProcesses?: number;
+  idleThreads?: number;
   /** This entry's idle goal (MB), when it is not the global one. */
   idleGoalMB?: number;
   /** A burst that grows the server, then memory until back under the idle goal. */
@@ -26,10 +27,12 @@ export interface MemoryResult {
     burstSeconds?: number;
     peakBytes?: number;
     peakProcesses?: number;
+    peakThreads?: number;
     /** The last sample: under the goal, or at `withinSeconds`. */
     afterBytes?: number;
     afterRssBytes?: number;
     afterProcesses?: number;
+    afterThreads?: number;
     afterSeconds?: number;
     /** Seconds after the burst's end when memory was first seen under the goal. */
     backAfterSeconds?: number;
@@ -217,7 +220,7 @@ export function renderMarkdown(report: Report, svgDir = 'svg'): string {
         ? "PSS (proportional set size, from /proc/PID/smaps_rollup) of the server process and all its descendants: a page shared by n processes (Node's code, a forked child's copy-on-write pages) counts 1/n in each, so the sum is what the tree really costs; threads share the process. RSS, beside it, counts shared pages once per process."
         : 'RSS of the server process and all its descendants (a forking server counts its children; threads share the process).',
       '',
-      `| group | server | idle ${name} (MB) | idle RSS (MB) | processes | added with connections (MB) |`,
+      `| group | server | idle ${name} (MB) | idle RSS (MB) | processes (threads) | added with connections (MB) |`,
       '|---|---|---:|---:|---:|---:|',
     );
     for (const { group, entry } of memoryRows) {
@@ -234,7 +237,7 @@ export function renderMarkdown(report: Report, svgDir = 'svg'): string {
         added = `${value.toFixed(1)} (${memory.held ?? '?'} conns)${judged ? (value < memoryGoals.addedMB ? ' ✅' : ' ❌') : ''}`;
       }
       lines.push(
-        `| ${group.id} | ${escapeCell(entry.label)} | ${idle.toFixed(1)}${goalNote}${idleMark} | ${mb(memory.idleRssBytes)} | ${memory.idleProcesses ?? '–'} | ${added} |`,
+        `| ${group.id} | ${escapeCell(entry.label)} | ${idle.toFixed(1)}${goalNote}${idleMark} | ${mb(memory.idleRssBytes)} | ${memory.idleProcesses ?? '–'}${memory.idleThreads === undefined ? '' : ` (${memory.idleThreads})`} | ${added} |`,
       );
     }
     lines.push('');
@@ -243,7 +246,7 @@ export function renderMarkdown(report: Report, svgDir = 'svg'): string {
       lines.push(
         `### ${name} after a burst (goal: back under the idle goal within the time shown)`,
         '',
-        `| group | server | burst | burst time (s) | peak ${name} (MB) | peak processes | ${name} after (MB) | RSS after (MB) | processes after | back under the goal after | goal |`,
+        `| group | server | burst | burst time (s) | peak ${name} (MB) | peak processes (threads) | ${name} after (MB) | RSS after (MB) | processes (threads) after | back under the goal after | goal |`,
         '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|',
       );
       for (const { group, entry } of bursts) {
@@ -252,7 +255,7 @@ export function renderMarkdown(report: Report, svgDir = 'svg'): string {
         const idleGoal = memory.idleGoalMB ?? memoryGoals.idleMB;
         const met = burst.backAfterSeconds !== undefined && burst.backAfterSeconds <= burst.withinSeconds;
         lines.push(
-          `| ${group.id} | ${escapeCell(entry.label)} | ${escapeCell(burst.label)} | ${burst.burstSeconds === undefined ? '–' : burst.burstSeconds.toFixed(2)} | ${mb(burst.peakBytes)} | ${burst.peakProcesses ?? '–'} | ${mb(burst.afterBytes)} | ${mb(burst.afterRssBytes)} | ${burst.afterProcesses ?? '–'} | ${burst.backAfterSeconds === undefined ? `not within ${burst.afterSeconds?.toFixed(0) ?? '?'} s` : `${burst.backAfterSeconds.toFixed(0)} s`} | < ${idleGoal} MB within ${burst.withinSeconds} s ${met ? '✅' : '❌'} |`,
+          `| ${group.id} | ${escapeCell(entry.label)} | ${escapeCell(burst.label)} | ${burst.burstSeconds === undefined ? '–' : burst.burstSeconds.toFixed(2)} | ${mb(burst.peakBytes)} | ${burst.peakProcesses ?? '–'}${burst.peakThreads === undefined ? '' : ` (${burst.peakThreads})`} | ${mb(burst.afterBytes)} | ${mb(burst.afterRssBytes)} | ${burst.afterProcesses ?? '–'}${burst.afterThreads === undefined ? '' : ` (${burst.afterThreads})`} | ${burst.backAfterSeconds === undefined ? `not within ${burst.afterSeconds?.toFixed(1) ?? '?'} s` : `${burst.backAfterSeconds.toFixed(1)} s`} | < ${idleGoal} MB within ${burst.withinSeconds} s ${met ? '✅' : '❌'} |`,
         );
       }
       lines.push('');

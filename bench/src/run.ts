@@ -183,7 +183,7 @@ const mbOf = (bytes: number | undefined) =>
 /**
  * Memory of a fresh server (PSS of its process tree, RSS beside it): idle; then while a client holds
  * `connections` idle keep-alive connections (HTTP, `memory: true`); then, when the plan has a burst,
- * the peak during the burst and every second after it until PSS is back under the idle goal or
+ * the peak during the burst and every 0.5 s after it until PSS is back under the idle goal or
  * `withinSeconds` have passed.
  */
 async function measureMemory(
@@ -212,6 +212,7 @@ async function measureMemory(
     memory.idleBytes = idle.pss ?? idle.rss;
     memory.idleRssBytes = idle.rss;
     memory.idleProcesses = idle.processes;
+    memory.idleThreads = idle.threads;
     if (plan?.burst) await measureBurst(prepared, proc, plan.burst, options, memory, notes);
     if (idleOnly || load.kind !== 'http') return memory;
     const serverLimit = fdLimitOf(proc.pid);
@@ -267,7 +268,9 @@ async function measureBurst(
   const goalBytes = (memory.idleGoalMB ?? memoryGoals.idleMB) * 1024 ** 2;
   const pssOrRss = () => {
     const now = treeMemory(proc.pid);
-    return now ? { bytes: now.pss ?? now.rss, rss: now.rss, processes: now.processes } : undefined;
+    return now
+      ? { bytes: now.pss ?? now.rss, rss: now.rss, processes: now.processes, threads: now.threads }
+      : undefined;
   };
   const result: NonNullable<MemoryResult['burst']> = {
     label: burst.label,
@@ -276,11 +279,13 @@ async function measureBurst(
   memory.burst = result;
   let peak = 0;
   let peakProcesses = 0;
+  let peakThreads = 0;
   const sampler = setInterval(() => {
     const now = pssOrRss();
     if (now && now.bytes > peak) {
       peak = now.bytes;
       peakProcesses = now.processes;
+      peakThreads = now.threads;
     }
   }, 250);
   const started = Date.now();
@@ -302,15 +307,18 @@ async function measureBurst(
   if (result.burstSeconds === undefined) result.burstSeconds = (Date.now() - started) / 1000;
   result.peakBytes = peak;
   result.peakProcesses = peakProcesses;
+  result.peakThreads = peakThreads;
   const ended = Date.now();
+  // Sampled every 0.5 s (a sample of a big tree takes a few milliseconds of /proc reads).
   for (;;) {
-    await settle(1000);
+    await settle(500);
     const now = pssOrRss();
     const elapsed = (Date.now() - ended) / 1000;
     if (!now) break;
     result.afterBytes = now.bytes;
     result.afterRssBytes = now.rss;
     result.afterProcesses = now.processes;
+    result.afterThreads = now.threads;
     result.afterSeconds = elapsed;
     if (now.bytes < goalBytes) {
       result.backAfterSeconds = elapsed;

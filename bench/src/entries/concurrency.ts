@@ -143,19 +143,24 @@ const defaultIdleTimeout = 30_000;
 /** --quick only: a short idleTimeout keeps the smoke run short (the report says so). */
 const quickIdleTimeout = 2_000;
 
+/** --quick only: a smaller burst (the pool still grows past its minimum and shrinks back). */
+const quickBurst = 20;
+
 function poolMemory(ctx: EntryContext, mode: 'threading' | 'forking', goalMB: number): Promise<EntryPlan> {
   const idleTimeout = ctx.quick ? quickIdleTimeout : defaultIdleTimeout;
+  const count = ctx.quick ? quickBurst : burst;
   const env: Record<string, string> = { BLOCK_MS: String(burstBlockMs) };
   if (ctx.quick) env.IDLE_TIMEOUT = String(idleTimeout);
   return srvTcp(ctx, mode, 'BlockingHandler', 'default', env).then((plan) => ({
     ...plan,
     fresh: 'every-round',
-    note: `${plan.note}, idleTimeout ${idleTimeout / 1000} s${ctx.quick ? ' (shortened in --quick)' : ' (the default)'}`,
+    note: `${plan.note}, idleTimeout ${idleTimeout / 1000} s${ctx.quick ? ` (shortened in --quick, burst ${count})` : ' (the default)'}`,
+    ...(ctx.quick ? { load: { kind: 'tcp-burst', send: 'go\n', count } } : {}),
     memory: {
       idleGoalMB: goalMB,
       burst: {
-        label: `${burst} requests blocking ${burstBlockMs / 1000} s at once`,
-        load: { kind: 'tcp-burst', send: 'go\n', count: burst },
+        label: `${count} requests blocking ${burstBlockMs / 1000} s at once`,
+        load: { kind: 'tcp-burst', send: 'go\n', count },
         withinSeconds: idleTimeout / 1000 + 5,
       },
     },
