@@ -259,7 +259,7 @@ describe('report', () => {
     });
     expect(markdown).toContain('| demo | srv <fast> | 90.0 (goal < 100) ✅ | 150.0 | 3 | – |');
     expect(markdown).toContain(
-      '| demo | srv <fast> | 200 at once | 2.50 | 900.0 | 41 | 95.0 | 160.0 | 3 | 31 s | < 100 MB within 35 s ✅ |',
+      '| demo | srv <fast> | 200 at once | 2.50 | 900.0 | 41 | 95.0 | 160.0 | 3 | 31.0 s | < 100 MB within 35 s ✅ |',
     );
     expect(markdown).toContain('| memory | idle PSS (MB) |');
     expect(markdown).toContain(
