@@ -10,6 +10,7 @@
  * worker of its own, up to the maximum.
  */
 import { EventEmitter } from 'node:events';
+import { availableParallelism } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type { BaseServer, Dispatcher, Logger, ServerRequest, WorkerServerSpec } from '@srv/core';
 import { createError, deserializeError } from './errors.js';
@@ -17,6 +18,9 @@ import type { FromWorker, ToWorker } from './protocol.js';
 
 /** How long waiting requests may see no worker finish before the pool grows (milliseconds). */
 export const stallMs = 50;
+
+/** Workers started at the same time: about one per core. */
+const startsAtOnce = Math.max(2, availableParallelism());
 
 /** One request on its way through the pool. */
 export interface PoolJob {
@@ -103,6 +107,8 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
   #finished = 0;
   #finishedAtArm = 0;
   #stallTimer: NodeJS.Timeout | undefined;
+  /** Workers a stall asked for that have not been started yet. */
+  #wanted = 0;
 
   constructor(limits: PoolLimits) {
     super();
@@ -257,7 +263,11 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
       const worker = this.#idle.shift()!;
       this.#assign(worker, this.#queue.shift()!);
     }
-    if (this.#closing || this.#queue.length === 0) return;
+    if (this.#closing || this.#queue.length === 0) {
+      // Nobody waits any more: workers asked for and not yet started are not needed.
+      this.#wanted = 0;
+      return;
+    }
     // An empty pool (minimum 0, or every worker died) has nobody to finish anything: grow now.
     if (this.#workers.size === 0 && this.#starting === 0) this.#growFor(1);
     else this.#armStallTimer();
@@ -280,13 +290,29 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
     this.#stallTimer.unref();
   }
 
-  /** Starts up to `count` workers, within the maximum. */
+  /** Asks for `count` more workers (within the maximum), started a few at a time. */
   #growFor(count: number): void {
-    let wanted = count;
-    while (wanted > 0 && this.#workers.size + this.#starting < this.limits.max) {
-      wanted -= 1;
+    this.#wanted = Math.max(this.#wanted, count);
+    this.#startWanted();
+  }
+
+  /**
+   * Starting a Node worker is CPU work (tens of milliseconds): many at once share the CPU and none is
+   * ready until nearly all are, while serving stops. A few at a time, each serves as soon as it is up.
+   */
+  #startWanted(): void {
+    while (
+      this.#wanted > 0 &&
+      this.#starting < startsAtOnce &&
+      this.#workers.size + this.#starting < this.limits.max &&
+      !this.#closing
+    ) {
+      this.#wanted -= 1;
       this.#grow().then(
-        () => this.#pump(),
+        () => {
+          this.#pump();
+          this.#startWanted();
+        },
         (error: unknown) => this.#startFailed(error),
       );
     }

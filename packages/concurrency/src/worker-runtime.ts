@@ -13,6 +13,7 @@ import {
   type Logger,
   type ServerRequest,
   type SocketAddress,
+  stderrLogger,
   type WorkerServerSpec,
 } from '@srv/core';
 import type { FromWorker } from './protocol.js';
@@ -86,7 +87,10 @@ export class WorkerRuntime {
   /** Rebuilds the server; rejects (with a coded error) when the handler or server cannot be loaded. */
   static async create(spec: WorkerServerSpec, send: Send): Promise<WorkerRuntime> {
     const dispatcher = new WorkerDispatcher();
-    const server = await createAttachedServer(spec, { dispatcher, logger: relayLogger(send) });
+    // Lines for the default stderr logger go straight to stderr (one write each, so lines from several
+    // workers never interleave); any other logger is the primary's, so they travel there.
+    const logger = spec.logsToStderr ? stderrLogger : relayLogger(send);
+    const server = await createAttachedServer(spec, { dispatcher, logger });
     return new WorkerRuntime(server, dispatcher, send);
   }
 

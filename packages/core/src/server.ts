@@ -619,6 +619,7 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
       handlerIsClass: isHandlerClass(this.RequestHandlerClass),
       address: this.address,
       options,
+      logsToStderr: this.logger === stderrLogger,
     };
   }
 }

@@ -18,6 +18,11 @@ export interface WorkerServerSpec {
   readonly address: SocketAddress;
   /** The server's cloneable options (`workerData` among them). */
   readonly options: Readonly<Record<string, unknown>>;
+  /**
+   * The primary logs with the default stderr logger: a worker may write its lines to the same stderr
+   * itself (a child inherits the descriptor) instead of sending each one to the primary.
+   */
+  readonly logsToStderr?: boolean;
 }
 
 interface Referable {
