@@ -124,6 +124,18 @@ export const blocking = defineGroup({
       server: ctx.node('node-cluster.mjs', { HANDLER: 'BlockingHandler', WORKERS: String(blockers) }),
       note: `${blockers} workers started in advance`,
     })),
+    // What starting workers on demand costs in Node alone (Python's thread or process per request): the
+    // floor under the srv rows, which start theirs when the pool sees them blocked.
+    anchor('node-thread-per-request', 'raw node: a worker thread per connection', (ctx) => ({
+      server: ctx.node('node-worker-per-request.mjs', { KIND: 'thread' }),
+      fresh: 'every-round',
+      note: 'new Worker() for each connection, nothing started in advance',
+    })),
+    anchor('node-process-per-request', 'raw node: a child process per connection', (ctx) => ({
+      server: ctx.node('node-worker-per-request.mjs', { KIND: 'process' }),
+      fresh: 'every-round',
+      note: 'child_process.fork() for each connection, nothing started in advance',
+    })),
   ],
   goals: [
     { entry: 'srv-threading', max: 1.3 },

@@ -76,6 +76,13 @@ export const pages = defineGroup({
       fresh: 'first-round',
       note: 'ForkingMixIn(HTTPServer), minChildren 4 (the demo’s); started right before its first round, no warm-up',
     })),
+    // Not a goal's anchor: the hand-off of srv-demo forking done with nothing of srv (4 children forked in
+    // advance, sockets sent over IPC, node:http in the children), so the forking ratio can be split into
+    // what Node's hand-off costs and what srv adds.
+    anchor('node-fork-pool', 'raw node: 4 children, sockets handed over IPC', (ctx) => ({
+      server: ctx.node('node-fork-pool.mjs', { WORKERS: '4' }),
+      note: 'child_process.fork × 4 in advance; accept paused, send(handle) to an idle child; node:http there; no access log',
+    })),
     anchor('python-pages', "tutorial's Python HTTPServer", (ctx) => tutorialPython(ctx, 'pages')),
     anchor('python-threading', "tutorial's Python ThreadingMixIn", (ctx) => tutorialPython(ctx, 'threading')),
     anchor('python-forking', "tutorial's Python ForkingMixIn", (ctx) => tutorialPython(ctx, 'forking')),
@@ -85,6 +92,8 @@ export const pages = defineGroup({
     { of: 'demo-forking', to: 'pages-async', goal: { min: 0.4 } },
     { of: 'demo-forking', to: 'pages-async', round: 'first', goal: { min: 0.4 } },
     { of: 'demo-threading', to: 'pages-async' },
+    { of: 'node-fork-pool', to: 'pages-async' },
+    { of: 'demo-forking', to: 'node-fork-pool' },
     { of: 'demo-pages', to: 'python-pages' },
     { of: 'demo-threading', to: 'python-threading' },
     { of: 'demo-forking', to: 'python-forking' },
