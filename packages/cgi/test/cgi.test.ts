@@ -366,7 +366,8 @@ describe('resources', () => {
     expect(refused.status).toBe(503);
     expect(refused.header('retry-after')).toBe('1');
     const pid = Number(/pid (\d+)/.exec(await t.waitForLine(/slow\.sh: pid \d+/))![1]);
-    busy.destroy();
+    // A reset: a FIN alone is a half-close, whose request is still answered (RFC 9112 §9.6, Python).
+    busy.resetAndDestroy();
     await t.waitForLine(/client went away; stopped \/cgi-bin\/slow\.sh/);
     expect(isAlive(pid)).toBe(false);
   });
