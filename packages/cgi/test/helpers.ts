@@ -1,14 +1,15 @@
-import { readFileSync, realpathSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import type { AddressInput, Logger } from '@srv/core';
 import { startServer, type TestServer } from '@srv/core/testing';
 import { HTTPServer } from '@srv/http';
-import { onTestFinished } from 'vitest';
+import { inject, onTestFinished } from 'vitest';
 import { CGIHTTPRequestHandler, type CGIOptions } from '../src/index.js';
 
-/** The document root of the fixtures (real path: scripts see real paths). */
-export const www = realpathSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'www'));
+/**
+ * The document root of the fixtures (real path: scripts see real paths): a copy everyone can reach when
+ * the tests run as root (see global-setup.ts).
+ */
+export const www = inject('cgiFixtures');
 
 /** True when the tests run as root, so scripts run as `nobody`. */
 export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
