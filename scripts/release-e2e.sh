@@ -446,7 +446,8 @@ done
 
 # The READMEs' commands as written (`npx -p @srv/static srv-static`, `npx -p @srv/cgi srv-cgi`), from a
 # directory that is no project at all, with an npm cache of this run only: npx must fetch the package
-# and its dependencies itself, and nothing an earlier run cached is reused.
+# and its dependencies itself, and nothing an earlier run cached is reused. npm_config_yes answers npx's
+# "Ok to proceed?" the way a user at a terminal does (without a terminal npx cancels otherwise).
 readme_dir="$work/readme-npx"
 mkdir -p "$readme_dir"
 printf '@srv:registry=%s\n' "$reg" >"$readme_dir/.npmrc"
@@ -455,7 +456,7 @@ if [ -n "${version_of[@srv/static]:-}" ]; then
   log "README: npx -p @srv/static srv-static (nothing installed)"
   mkdir -p site
   printf 'hello from npx\n' >site/hello.txt
-  start_server env npm_config_cache="$work/npx-cache" npx -p @srv/static srv-static 0 -b 127.0.0.1 -d site
+  start_server env npm_config_cache="$work/npx-cache" npm_config_yes=true npx -p @srv/static srv-static 0 -b 127.0.0.1 -d site
   p=$(banner_port "$banner")
   [ -n "$p" ] || fail "no port in the banner of npx -p @srv/static srv-static: $banner"
   got=$(curl -fsS "http://127.0.0.1:$p/hello.txt")
@@ -475,7 +476,7 @@ if [ -n "${version_of[@srv/cgi]:-}" ]; then
     # The README's own line.
     mkdir -p cgi-bin && printf '#!/bin/sh\nprintf "Content-Type: text/plain\\n\\nHello from $QUERY_STRING\\n"\n' > cgi-bin/hello.sh && chmod +x cgi-bin/hello.sh
   )
-  start_server env npm_config_cache="$work/npx-cache" npx -p @srv/cgi srv-cgi 0 -b 127.0.0.1 -d "$cgi_site"
+  start_server env npm_config_cache="$work/npx-cache" npm_config_yes=true npx -p @srv/cgi srv-cgi 0 -b 127.0.0.1 -d "$cgi_site"
   p=$(banner_port "$banner")
   [ -n "$p" ] || fail "no port in the banner of npx -p @srv/cgi srv-cgi: $banner"
   got=$(curl -sS "http://127.0.0.1:$p/cgi-bin/hello.sh?world")

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { AddressInput, Logger } from '@srv/core';
 import { startServer, type TestServer } from '@srv/core/testing';
@@ -10,6 +11,27 @@ import { CGIHTTPRequestHandler, type CGIOptions } from '../src/index.js';
  * the tests run as root (see global-setup.ts).
  */
 export const www = inject('cgiFixtures');
+
+/** True when `command` is on the PATH. */
+function hasCommand(command: string): boolean {
+  return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', command], { stdio: 'ignore' }).status === 0;
+}
+
+const warned = new Set<string>();
+
+/**
+ * True when a tool the test's scripts are written for (`perl`, `python3`) is not installed: the test is
+ * then skipped (`it.skipIf(lacks('python3'))`), and the run says so on stderr, once per tool.
+ */
+export function lacks(...tools: string[]): boolean {
+  const missing = tools.filter((tool) => !hasCommand(tool));
+  for (const tool of missing) {
+    if (warned.has(tool)) continue;
+    warned.add(tool);
+    console.warn(`${tool} is not installed: the tests whose CGI scripts need it are skipped`);
+  }
+  return missing.length > 0;
+}
 
 /** True when the tests run as root, so scripts run as `nobody`. */
 export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
