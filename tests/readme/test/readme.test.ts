@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed, onTestFinished } from 'vitest';
 import { type CodeBlock, extractBlocks, findReadmes, isServerBlock, speaksHttp } from '../src/extract.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -96,7 +96,7 @@ afterAll(() => {
   const skipped = blocks.filter((block) => block.skip !== undefined);
   const lines = skipped.map((block) => `  ${block.readme}:${block.line}: ${block.skip}`);
   console.log(
-    `readme-test: ${blocks.length - skipped.length} blocks type-checked (ts) and run, ${skipped.length} not run:\n${lines.join('\n')}`,
+    `readme-test: ${blocks.length - skipped.length} blocks run (TypeScript ones type-checked first), ${skipped.length} not run:\n${lines.join('\n')}`,
   );
 });
 
@@ -157,6 +157,8 @@ function start(file: string, cwd: string): Running {
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     output += chunk;
   });
+  // A block that hangs fails by the test's timeout: what it printed says where.
+  onTestFailed(() => console.log(`${path.relative(work, file)} printed:\n${output}`));
   return { child, output: () => output };
 }
 
