@@ -120,7 +120,7 @@ async function explainRefusal(
       explain:
         'The user CGI scripts run as cannot reach this script: a directory above it, or the script ' +
         'itself, does not let that user in. Make the script readable and executable, and every ' +
-        'directory above it searchable, for that user (the server log names the path).',
+        'directory above it searchable, for that user (the server log names the path)',
     },
   );
 }

@@ -33,7 +33,7 @@ describe('a script the user it runs as cannot reach', () => {
       const response = await rawRequest(t, 'GET /cgi-bin/hello.sh HTTP/1.1');
       expect(response.status).toBe(403);
       expect(response.body).toContain('The user CGI scripts run as cannot reach this script');
-      expect(response.body).toContain('searchable');
+      expect(response.body).toContain('searchable, for that user (the server log names the path).</p>');
       // No server path on the page: it goes to whoever asked.
       expect(response.body).not.toContain(parent);
       const line = await t.waitForLine(/not allowed to run/);
