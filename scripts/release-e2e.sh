@@ -483,6 +483,16 @@ if [ -n "${version_of[@srv/cgi]:-}" ]; then
   [ "$got" = "Hello from world" ] || { cat "$work/server.stderr" >&2; fail "npx -p @srv/cgi srv-cgi answered: $got"; }
   echo "  GET /cgi-bin/hello.sh?world: $got"
   stop_server "npx -p @srv/cgi srv-cgi" "$p" "0 130"
+
+  log "README: npx -p @srv/static -p @srv/cgi srv-static --cgi (nothing installed)"
+  start_server env npm_config_cache="$work/npx-cache" npm_config_yes=true \
+    npx -p @srv/static -p @srv/cgi srv-static --cgi 0 -b 127.0.0.1 -d "$cgi_site"
+  p=$(banner_port "$banner")
+  [ -n "$p" ] || fail "no port in the banner of srv-static --cgi: $banner"
+  got=$(curl -sS "http://127.0.0.1:$p/cgi-bin/hello.sh?static")
+  [ "$got" = "Hello from static" ] || { cat "$work/server.stderr" >&2; fail "srv-static --cgi answered: $got"; }
+  echo "  GET /cgi-bin/hello.sh?static: $got"
+  stop_server "npx -p @srv/static -p @srv/cgi srv-static --cgi" "$p" "0 130"
 fi
 cd "$work"
 
