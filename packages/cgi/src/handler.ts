@@ -95,7 +95,9 @@ async function explainRefusal(
   const who =
     user === undefined
       ? `the server's own user (uid ${ids.uid})`
-      : `${typeof scriptUser === 'string' ? `${scriptUser} ` : ''}(uid ${ids.uid})`;
+      : typeof scriptUser === 'string'
+        ? `${scriptUser} (uid ${ids.uid})`
+        : `uid ${ids.uid}`;
   const found = await findUnreachablePath(script.scriptFilename, ids, true).catch(() => undefined);
   if (found === undefined) {
     return createCgiError(
