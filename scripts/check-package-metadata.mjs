@@ -50,6 +50,16 @@ for (const d of dirs) {
     if (!main.types?.endsWith('.d.ts')) say('exports["."].types missing');
     if (Object.keys(main)[0] !== 'types') say('exports["."]: types must come first');
   }
+  // ESM only, and require()-able on Node >= 20.19 (require(esm)): every entry ends in a `default`
+  // condition naming the one ESM build, never a separate CommonJS file (two copies of every class).
+  for (const [subpath, target] of Object.entries(p.exports ?? {})) {
+    if (typeof target !== 'object' || target === null) continue;
+    const conditions = Object.keys(target);
+    if (conditions.at(-1) !== 'default')
+      say(`exports["${subpath}"]: no default condition last, so require() fails`);
+    if ('require' in target || 'import' in target)
+      say(`exports["${subpath}"]: import/require conditions; the one ESM build is the default`);
+  }
   if (p.exports && !('./package.json' in p.exports)) say('exports does not expose ./package.json');
   if (!p.types) say('types missing');
 

@@ -24,6 +24,7 @@ types_node_version=$(node -p "require('$root/node_modules/@types/node/package.js
 started=$(date +%s)
 work=$(mktemp -d "${TMPDIR:-/tmp}/srv-release-e2e.XXXXXX")
 bg_pids=()
+extra_cleanup=()
 
 log() { printf '\n=== [%3ss] %s\n' "$(($(date +%s) - started))" "$*"; }
 fail() { printf '\nrelease-e2e: FAIL: %s\n' "$*" >&2; exit 1; }
@@ -40,7 +41,7 @@ cleanup() {
     echo "--- verdaccio log (tail)" >&2
     tail -n 30 "$work/registry/verdaccio.log" >&2 || true
   fi
-  rm -rf "$work"
+  rm -rf "$work" "${extra_cleanup[@]}"
   exit "$rc"
 }
 trap cleanup EXIT
@@ -263,7 +264,10 @@ for entry in "${packages[@]}"; do
   git rev-parse -q --verify "refs/tags/$name@$version" >/dev/null || fail "no git tag $name@$version"
 done
 
-# Consumer side: one fresh directory per package, outside the workspace, nothing but npm.
+# Consumer side: one fresh directory per package, outside the workspace, nothing but npm. Each is a
+# CommonJS project (npm init's default: no "type"), which imports the package from an .mjs file and
+# require()s it from a .cjs file (Node >= 20.19 loads ES modules synchronously), and type-checks both
+# an .mts and a .cts consumer with module nodenext.
 consumers="$work/consumers"
 mkdir -p "$consumers"
 cat >"$consumers/tsconfig.base.json" <<EOF
@@ -332,7 +336,7 @@ for entry in "${packages[@]}"; do
   log "consumer: npm install $name@$version alone"
   mkdir -p "$app"
   cd "$app"
-  printf '{ "name": "consumer-%s", "version": "1.0.0", "private": true, "type": "module" }\n' "$short" >package.json
+  printf '{ "name": "consumer-%s", "version": "1.0.0", "private": true }\n' "$short" >package.json
   printf '@srv:registry=%s\n' "$reg" >.npmrc
   npm install "${npm_quiet[@]}" --prefer-online "$name@$version"
   npm ls --all >/dev/null || fail "npm ls reports problems for $name"
@@ -356,7 +360,9 @@ for entry in "${packages[@]}"; do
     }' "$name")
 
   : >check.mjs
-  : >check.ts
+  : >check.mts
+  : >check.cjs
+  : >check.cts
   i=0
   for spec in "${specifiers[@]}"; do
     i=$((i + 1))
@@ -365,15 +371,27 @@ import * as m$i from '$spec';
 if (Object.keys(m$i).length === 0) throw new Error('$spec exports nothing');
 console.log('  import $spec: ' + Object.keys(m$i).length + ' exports');
 EOF
-    cat >>check.ts <<EOF
+    cat >>check.mts <<EOF
 import * as m$i from '$spec';
+export const names$i: string[] = Object.keys(m$i);
+EOF
+    cat >>check.cjs <<EOF
+const m$i = require('$spec');
+if (Object.keys(m$i).length === 0) throw new Error('$spec exports nothing');
+console.log('  require $spec: ' + Object.keys(m$i).length + ' exports');
+EOF
+    cat >>check.cts <<EOF
+import m$i = require('$spec');
 export const names$i: string[] = Object.keys(m$i);
 EOF
   done
   node check.mjs
-  printf '{ "extends": "../tsconfig.base.json", "files": ["check.ts"] }\n' >tsconfig.json
+  node check.cjs 2>"$work/require.stderr" || { cat "$work/require.stderr" >&2; fail "require() of $name failed"; }
+  # A warning here (ExperimentalWarning and the like) is something a CommonJS user would see too.
+  if [ -s "$work/require.stderr" ]; then cat "$work/require.stderr" >&2; fi
+  printf '{ "extends": "../tsconfig.base.json", "files": ["check.mts", "check.cts"] }\n' >tsconfig.json
   node "${tsc[@]}" -p tsconfig.json || fail "tsc --noEmit failed for $name"
-  echo "  tsc --noEmit: ok"
+  echo "  tsc --noEmit (ESM .mts and CommonJS .cts consumers): ok"
 
   for bin in $(node -p "Object.keys(require('./node_modules/$name/package.json').bin ?? {}).join(' ')"); do
     seen_bins+=("$bin")
@@ -425,5 +443,57 @@ for want in srv-static srv-time; do
     echo "release-e2e: note: $want not published yet (partial mode), its steps did not run" >&2
   fi
 done
+
+# The READMEs' commands as written (`npx -p @srv/static srv-static`, `npx -p @srv/cgi srv-cgi`), from a
+# directory that is no project at all, with an npm cache of this run only: npx must fetch the package
+# and its dependencies itself, and nothing an earlier run cached is reused. npm_config_yes answers npx's
+# "Ok to proceed?" the way a user at a terminal does (without a terminal npx cancels otherwise).
+readme_dir="$work/readme-npx"
+mkdir -p "$readme_dir"
+printf '@srv:registry=%s\n' "$reg" >"$readme_dir/.npmrc"
+cd "$readme_dir"
+if [ -n "${version_of[@srv/static]:-}" ]; then
+  log "README: npx -p @srv/static srv-static (nothing installed)"
+  mkdir -p site
+  printf 'hello from npx\n' >site/hello.txt
+  start_server env npm_config_cache="$work/npx-cache" npm_config_yes=true npx -p @srv/static srv-static 0 -b 127.0.0.1 -d site
+  p=$(banner_port "$banner")
+  [ -n "$p" ] || fail "no port in the banner of npx -p @srv/static srv-static: $banner"
+  got=$(curl -fsS "http://127.0.0.1:$p/hello.txt")
+  [ "$got" = "hello from npx" ] || fail "npx -p @srv/static srv-static served: $got"
+  echo "  GET /hello.txt: $got"
+  stop_server "npx -p @srv/static srv-static" "$p" "0 130"
+fi
+if [ -n "${version_of[@srv/cgi]:-}" ]; then
+  log "README: npx -p @srv/cgi srv-cgi (nothing installed)"
+  # Scripts run as nobody when this runs as root, and $work is private to its owner: the site goes in a
+  # directory of its own that everyone may enter.
+  cgi_site=$(mktemp -d "${TMPDIR:-/tmp}/srv-release-e2e-cgi.XXXXXX")
+  chmod 755 "$cgi_site"
+  extra_cleanup+=("$cgi_site")
+  (
+    cd "$cgi_site"
+    # The README's own line.
+    mkdir -p cgi-bin && printf '#!/bin/sh\nprintf "Content-Type: text/plain\\n\\nHello from $QUERY_STRING\\n"\n' > cgi-bin/hello.sh && chmod +x cgi-bin/hello.sh
+  )
+  start_server env npm_config_cache="$work/npx-cache" npm_config_yes=true npx -p @srv/cgi srv-cgi 0 -b 127.0.0.1 -d "$cgi_site"
+  p=$(banner_port "$banner")
+  [ -n "$p" ] || fail "no port in the banner of npx -p @srv/cgi srv-cgi: $banner"
+  got=$(curl -sS "http://127.0.0.1:$p/cgi-bin/hello.sh?world")
+  [ "$got" = "Hello from world" ] || { cat "$work/server.stderr" >&2; fail "npx -p @srv/cgi srv-cgi answered: $got"; }
+  echo "  GET /cgi-bin/hello.sh?world: $got"
+  stop_server "npx -p @srv/cgi srv-cgi" "$p" "0 130"
+
+  log "README: npx -p @srv/static -p @srv/cgi srv-static --cgi (nothing installed)"
+  start_server env npm_config_cache="$work/npx-cache" npm_config_yes=true \
+    npx -p @srv/static -p @srv/cgi srv-static --cgi 0 -b 127.0.0.1 -d "$cgi_site"
+  p=$(banner_port "$banner")
+  [ -n "$p" ] || fail "no port in the banner of srv-static --cgi: $banner"
+  got=$(curl -sS "http://127.0.0.1:$p/cgi-bin/hello.sh?static")
+  [ "$got" = "Hello from static" ] || { cat "$work/server.stderr" >&2; fail "srv-static --cgi answered: $got"; }
+  echo "  GET /cgi-bin/hello.sh?static: $got"
+  stop_server "npx -p @srv/static -p @srv/cgi srv-static --cgi" "$p" "0 130"
+fi
+cd "$work"
 
 log "release e2e: ${#packages[@]} packages published, installed alone and used: $(printf '%s ' "${packages[@]%%$'\t'*}")"

@@ -4,13 +4,10 @@
  */
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { formatUrl, isSrvError, type SocketAddress } from '@srv/core';
 import { type Command, parseCommand, USAGE, UsageError } from './args.js';
 import { type Demo, type DemoServer, demos, findDemo } from './demos.js';
-
-// apps/demo/sample, beside dist/ (and beside src/ when run from source).
-const sampleDirectory = fileURLToPath(new URL('../sample', import.meta.url));
+import { serveSample } from './sample.js';
 
 type RunCommand = Extract<Command, { command: 'run' }>;
 
@@ -40,8 +37,14 @@ function selectDemos(command: RunCommand): readonly Demo[] {
   return [demo];
 }
 
-function resolveDirectory(directory: string | undefined): string {
-  if (directory === undefined) return sampleDirectory;
+function resolveDirectory(directory: string | undefined, selected: readonly Demo[]): string {
+  if (directory === undefined) {
+    // Only the servers that serve a directory need the sample (and, run as root, perhaps a copy of it).
+    if (!selected.some((demo) => demo.directory)) return '';
+    const sample = serveSample();
+    if (sample.note !== undefined) process.stderr.write(`srv-demo: ${sample.note}\n`);
+    return sample.directory;
+  }
   const absolute = resolve(directory);
   let isDirectory = false;
   try {
@@ -95,7 +98,7 @@ function list(): void {
 
 async function run(command: RunCommand): Promise<number> {
   const selected = selectDemos(command);
-  const directory = resolveDirectory(command.directory);
+  const directory = resolveDirectory(command.directory, selected);
   const all = command.target === 'all';
   const started: Started[] = [];
   const closeAll = () => Promise.allSettled(started.map(({ server }) => server.close()));

@@ -2,7 +2,7 @@
  * Runs `srv-demo` as a child process, the way a user does, and reads what it prints. Every process
  * started here is killed at the end of the test that started it.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -11,6 +11,17 @@ import { fileURLToPath } from 'node:url';
 import { expect, onTestFinished } from 'vitest';
 
 /** The command as installed: bin/srv-demo.js, which imports the build. */
+/**
+ * True when `tool` is not on the PATH: a test that needs it is then skipped (`test.skipIf(lacks(…))`),
+ * and the run says so on stderr. Never in CI, which installs it (.ci/run): there it fails instead.
+ */
+export function lacks(tool: string): boolean {
+  if (process.env.CI) return false;
+  if (spawnSync('sh', ['-c', 'command -v "$1"', 'sh', tool], { stdio: 'ignore' }).status === 0) return false;
+  console.warn(`${tool} is not installed: the tests that need it are skipped`);
+  return true;
+}
+
 export const binPath = fileURLToPath(new URL('../bin/srv-demo.js', import.meta.url));
 /** The bundled sample directory. */
 export const sampleDirectory = fileURLToPath(new URL('../sample', import.meta.url));

@@ -23,6 +23,12 @@ export type CgiErrorCode = keyof typeof cgiErrorStatus;
 /** The stable codes of @srv/cgi's errors. */
 export const cgiErrorCodes = Object.keys(cgiErrorStatus) as CgiErrorCode[];
 
+/** Options of a {@link CgiError}: its `cause`, and an `explain` text safe to show the client. */
+export interface CgiErrorOptions extends SrvErrorOptions {
+  /** The error page's explanation (no server paths: it goes to the client). Default the status's own. */
+  readonly explain?: string;
+}
+
 /**
  * An error that knows the HTTP status it becomes: a request the CGI host refuses or a script that
  * misbehaved. `status` is what the client sees; `message` is for the log and may name server paths,
@@ -31,15 +37,18 @@ export const cgiErrorCodes = Object.keys(cgiErrorStatus) as CgiErrorCode[];
 export class CgiError extends SrvError {
   /** The HTTP status this error is answered with. */
   readonly status: number;
+  /** The error page's explanation, when the error has a better one than its status's: never a path. */
+  readonly explain: string | undefined;
 
-  constructor(code: CgiErrorCode, message: string, options: SrvErrorOptions = {}) {
+  constructor(code: CgiErrorCode, message: string, options: CgiErrorOptions = {}) {
     super(code, message, options);
     this.name = 'CgiError';
     this.status = cgiErrorStatus[code];
+    this.explain = options.explain;
   }
 }
 
 /** Creates an @srv/cgi error; the one place messages are built, so codes and texts stay together. */
-export function createCgiError(code: CgiErrorCode, message: string, options: SrvErrorOptions = {}): CgiError {
+export function createCgiError(code: CgiErrorCode, message: string, options: CgiErrorOptions = {}): CgiError {
   return new CgiError(code, message, options);
 }

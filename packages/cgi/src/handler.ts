@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { type SimpleHTTPOptions, SimpleHTTPRequestHandler } from '@srv/static';
+import { findUnreachablePath, formatOwnership } from './access.js';
 import { buildEnvironment } from './environment.js';
 import { CgiError, createCgiError } from './errors.js';
 import { ConcurrencyLimiter } from './limiter.js';
@@ -76,6 +77,54 @@ function scriptUserIds(user: string | number | null): UserIds | undefined | Prom
     () => users.delete(key),
   );
   return ids;
+}
+
+/**
+ * The system refused to start a script (EACCES): finds out why, for the log and the 403 page. The usual
+ * cause is a server running as root from a checkout under a private directory (root's home, a `chmod
+ * 700` parent), whose scripts run as `nobody`, who cannot enter it.
+ */
+async function explainRefusal(
+  error: CgiError,
+  command: string,
+  script: ResolvedScript,
+  user: UserIds | undefined,
+  scriptUser: string | number | null,
+): Promise<CgiError> {
+  const ids = user ?? { uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1 };
+  const who =
+    user === undefined
+      ? `the server's own user (uid ${ids.uid})`
+      : typeof scriptUser === 'string'
+        ? `${scriptUser} (uid ${ids.uid})`
+        : `uid ${ids.uid}`;
+  const found = await findUnreachablePath(script.scriptFilename, ids, true).catch(() => undefined);
+  if (found === undefined) {
+    return createCgiError(
+      'SRV_ERR_CGI_FORBIDDEN',
+      `${error.message}: the system refused to start it as ${who}, although the permission bits allow ` +
+        'it (a noexec mount, a security module, or a supplementary group?)',
+      { cause: error },
+    );
+  }
+  const action = found.lacks === 'search' ? 'enter' : found.lacks;
+  const fix =
+    user === undefined
+      ? 'let that user reach it (chmod u+x on each directory above the script, u+rx on the script)'
+      : 'let that user reach it (chmod o+x on each directory above the script, o+rx on the script), keep ' +
+        'the scripts in a directory it can reach, or set scriptUser to a user that can';
+  return createCgiError(
+    'SRV_ERR_CGI_FORBIDDEN',
+    `not allowed to run ${command}: scripts run as ${who}, who cannot ${action} ${found.path} ` +
+      `(${formatOwnership(found)}); ${fix}`,
+    {
+      cause: error,
+      explain:
+        'The user CGI scripts run as cannot reach this script: a directory above it, or the script ' +
+        'itself, does not let that user in. Make the script readable and executable, and every ' +
+        'directory above it searchable, for that user (the server log names the path)',
+    },
+  );
 }
 
 type RequestBody = { length: number; source: Readable; spooled?: SpooledBody };
@@ -249,7 +298,7 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
       504: 'CGI script did not answer in time',
     };
     if (error.status === 503) this.res.setHeader('Retry-After', '1');
-    this.sendError(error.status, messages[error.status]);
+    this.sendError(error.status, messages[error.status], error.explain);
   }
 
   /**
@@ -371,6 +420,9 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
         child = started instanceof Promise ? await started : started;
       } catch (error) {
         release();
+        if (error instanceof CgiError && error.code === 'SRV_ERR_CGI_FORBIDDEN') {
+          throw await explainRefusal(error, command, script, user, options.scriptUser);
+        }
         throw error;
       }
       // The slot is the process's: it is given back when the script has exited, even when the

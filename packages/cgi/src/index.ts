@@ -6,7 +6,13 @@ export {
   headerVariables,
   serverNameOf,
 } from './environment.js';
-export { CgiError, type CgiErrorCode, cgiErrorCodes, cgiErrorStatus } from './errors.js';
+export {
+  CgiError,
+  type CgiErrorCode,
+  type CgiErrorOptions,
+  cgiErrorCodes,
+  cgiErrorStatus,
+} from './errors.js';
 export { CGIHTTPRequestHandler, type CGIOptions } from './handler.js';
 export {
   collapsePath,

@@ -3,7 +3,7 @@ import { readUntil } from '@srv/core/testing';
 import { HTTPServer } from '@srv/http';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { CGIHTTPRequestHandler } from '../src/index.js';
-import { isAlive, isRoot, parseEnvLines, rawRequest, startCgi, www } from './helpers.js';
+import { isAlive, isRoot, lacks, parseEnvLines, rawRequest, startCgi, www } from './helpers.js';
 
 const cgiBin = path.join(www, 'cgi-bin');
 
@@ -47,48 +47,54 @@ describe('environment (RFC 3875 §4.1)', () => {
     });
   });
 
-  it('POST form body: streamed to stdin with CONTENT_LENGTH and CONTENT_TYPE (python3)', async () => {
-    const t = await startCgi();
-    const response = await fetch(`${t.origin}/cgi-bin/env.py`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'name=ann&x=%26',
-    });
-    expect(response.status).toBe(200);
-    const result = (await response.json()) as {
-      env: Record<string, string>;
-      body: string;
-      cwd: string;
-      uid: number;
-      argv: string[];
-    };
-    expect(result.body).toBe('name=ann&x=%26');
-    expect(result.env).toMatchObject({
-      REQUEST_METHOD: 'POST',
-      CONTENT_LENGTH: '14',
-      CONTENT_TYPE: 'application/x-www-form-urlencoded',
-      QUERY_STRING: '',
-      PATH_INFO: '',
-    });
-    expect(result.env).not.toHaveProperty('PATH_TRANSLATED');
-    expect(result.env).not.toHaveProperty('HTTP_CONTENT_LENGTH');
-    expect(result.cwd).toBe(cgiBin);
-    expect(result.argv).toEqual([]);
-    if (isRoot) expect(result.uid).toBe(65534);
-  });
+  it.skipIf(lacks('python3'))(
+    'POST form body: streamed to stdin with CONTENT_LENGTH and CONTENT_TYPE (python3)',
+    async () => {
+      const t = await startCgi();
+      const response = await fetch(`${t.origin}/cgi-bin/env.py`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'name=ann&x=%26',
+      });
+      expect(response.status).toBe(200);
+      const result = (await response.json()) as {
+        env: Record<string, string>;
+        body: string;
+        cwd: string;
+        uid: number;
+        argv: string[];
+      };
+      expect(result.body).toBe('name=ann&x=%26');
+      expect(result.env).toMatchObject({
+        REQUEST_METHOD: 'POST',
+        CONTENT_LENGTH: '14',
+        CONTENT_TYPE: 'application/x-www-form-urlencoded',
+        QUERY_STRING: '',
+        PATH_INFO: '',
+      });
+      expect(result.env).not.toHaveProperty('PATH_TRANSLATED');
+      expect(result.env).not.toHaveProperty('HTTP_CONTENT_LENGTH');
+      expect(result.cwd).toBe(cgiBin);
+      expect(result.argv).toEqual([]);
+      if (isRoot) expect(result.uid).toBe(65534);
+    },
+  );
 
-  it('chunked POST: spooled, passed with the computed CONTENT_LENGTH (perl)', async () => {
-    const t = await startCgi();
-    const response = await rawRequest(
-      t,
-      'POST /cgi-bin/env.pl HTTP/1.1\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked',
-      '5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n',
-    );
-    expect(response.status).toBe(200);
-    const env = parseEnvLines(response.body);
-    expect(env).toMatchObject({ CONTENT_LENGTH: '11', CONTENT_TYPE: 'text/plain', BODY: 'hello world' });
-    expect(env).not.toHaveProperty('HTTP_TRANSFER_ENCODING');
-  });
+  it.skipIf(lacks('perl'))(
+    'chunked POST: spooled, passed with the computed CONTENT_LENGTH (perl)',
+    async () => {
+      const t = await startCgi();
+      const response = await rawRequest(
+        t,
+        'POST /cgi-bin/env.pl HTTP/1.1\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked',
+        '5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n',
+      );
+      expect(response.status).toBe(200);
+      const env = parseEnvLines(response.body);
+      expect(env).toMatchObject({ CONTENT_LENGTH: '11', CONTENT_TYPE: 'text/plain', BODY: 'hello world' });
+      expect(env).not.toHaveProperty('HTTP_TRANSFER_ENCODING');
+    },
+  );
 
   it('a body over maxBodySize is refused with 413, chunked or not', async () => {
     const t = await startCgi({ maxBodySize: 8 });
@@ -143,7 +149,7 @@ describe('environment (RFC 3875 §4.1)', () => {
     expect(response.body).not.toContain('evil.example');
   });
 
-  it('passes credentials and query words only when configured', async () => {
+  it.skipIf(lacks('python3'))('passes credentials and query words only when configured', async () => {
     const t = await startCgi({ passAuthorization: true, queryArgv: true });
     const withAuth = await fetch(`${t.origin}/cgi-bin/env.py?foo+b%20r`, {
       headers: { authorization: 'Basic eA==' },
@@ -223,26 +229,29 @@ describe('responses (RFC 3875 §6)', () => {
     ]);
   });
 
-  it('local redirect: re-dispatched internally as GET, to a script or a file', async () => {
-    const t = await startCgi();
-    const response = await fetch(`${t.origin}/cgi-bin/redirect.sh?local`, {
-      method: 'POST',
-      body: 'x=1',
-      redirect: 'manual',
-    });
-    expect(response.status).toBe(200);
-    const { env, body } = (await response.json()) as { env: Record<string, string>; body: string };
-    expect(env).toMatchObject({
-      REQUEST_METHOD: 'GET',
-      QUERY_STRING: 'from=redirect',
-      SCRIPT_NAME: '/cgi-bin/env.py',
-    });
-    expect(env).not.toHaveProperty('CONTENT_LENGTH');
-    expect(body).toBe('');
-    const file = await fetch(`${t.origin}/cgi-bin/redirect.sh?static`, { redirect: 'manual' });
-    expect(file.status).toBe(200);
-    expect(await file.text()).toBe('hello static\n');
-  });
+  it.skipIf(lacks('python3'))(
+    'local redirect: re-dispatched internally as GET, to a script or a file',
+    async () => {
+      const t = await startCgi();
+      const response = await fetch(`${t.origin}/cgi-bin/redirect.sh?local`, {
+        method: 'POST',
+        body: 'x=1',
+        redirect: 'manual',
+      });
+      expect(response.status).toBe(200);
+      const { env, body } = (await response.json()) as { env: Record<string, string>; body: string };
+      expect(env).toMatchObject({
+        REQUEST_METHOD: 'GET',
+        QUERY_STRING: 'from=redirect',
+        SCRIPT_NAME: '/cgi-bin/env.py',
+      });
+      expect(env).not.toHaveProperty('CONTENT_LENGTH');
+      expect(body).toBe('');
+      const file = await fetch(`${t.origin}/cgi-bin/redirect.sh?static`, { redirect: 'manual' });
+      expect(file.status).toBe(200);
+      expect(await file.text()).toBe('hello static\n');
+    },
+  );
 
   it('a local redirect loop ends in 500', async () => {
     const t = await startCgi({ maxLocalRedirects: 3 });
@@ -281,7 +290,7 @@ describe('responses (RFC 3875 §6)', () => {
     await t.waitForLine(/none of Content-Type, Location or Status/);
   });
 
-  it('exit before the header block ends → 502, logged with stderr (perl)', async () => {
+  it.skipIf(lacks('perl'))('exit before the header block ends → 502, logged with stderr (perl)', async () => {
     const t = await startCgi();
     const response = await rawRequest(t, 'GET /cgi-bin/early.pl HTTP/1.1');
     expect(response.status).toBe(502);
@@ -323,39 +332,45 @@ describe('resources', () => {
     await t.waitForLine(/stream\.sh ran longer than 300 ms; script ended by /);
   });
 
-  it('large output arrives whole (backpressure), over HTTP/1.1 and HTTP/1.0', async () => {
-    const t = await startCgi();
-    const response = await fetch(`${t.origin}/cgi-bin/big.py`);
-    const body = Buffer.from(await response.arrayBuffer());
-    expect(body.length).toBe(4 * 1024 * 1024);
-    expect(body.subarray(body.length - 16).toString()).toBe('0123456789abcdef');
-    const old = await t.exchange('GET /htbin/hello.sh HTTP/1.0\r\n\r\n');
-    const text = old.toString('latin1');
-    expect(text).toMatch(/^HTTP\/1\.[01] 200 OK\r\n/);
-    expect(text).not.toMatch(/transfer-encoding/i);
-    expect(text.endsWith('\r\n\r\nHello World\n')).toBe(true);
-  });
+  it.skipIf(lacks('python3'))(
+    'large output arrives whole (backpressure), over HTTP/1.1 and HTTP/1.0',
+    async () => {
+      const t = await startCgi();
+      const response = await fetch(`${t.origin}/cgi-bin/big.py`);
+      const body = Buffer.from(await response.arrayBuffer());
+      expect(body.length).toBe(4 * 1024 * 1024);
+      expect(body.subarray(body.length - 16).toString()).toBe('0123456789abcdef');
+      const old = await t.exchange('GET /htbin/hello.sh HTTP/1.0\r\n\r\n');
+      const text = old.toString('latin1');
+      expect(text).toMatch(/^HTTP\/1\.[01] 200 OK\r\n/);
+      expect(text).not.toMatch(/transfer-encoding/i);
+      expect(text.endsWith('\r\n\r\nHello World\n')).toBe(true);
+    },
+  );
 
-  it('a client that stops reading holds its script back: output is never buffered without bound', async () => {
-    const t = await startCgi();
-    const socket = await t.connect();
-    socket.pause();
-    socket.write('GET /cgi-bin/flood.py HTTP/1.1\r\nHost: x\r\n\r\n');
-    await t.waitForLine(/flood\.py: MiB 1$/);
-    // Unchecked, the script writes its whole GiB in this time; every hop's buffers together hold a
-    // few MiB (the kernel's socket buffers most of them).
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const written = Math.max(
-      ...t.lines.flatMap((line) => {
-        const match = /flood\.py: MiB (\d+)$/.exec(line);
-        return match ? [Number(match[1])] : [];
-      }),
-    );
-    expect(written).toBeGreaterThan(0);
-    expect(written).toBeLessThan(48);
-    socket.destroy();
-    await t.waitForLine(/client went away; stopped \/cgi-bin\/flood\.py/);
-  });
+  it.skipIf(lacks('python3'))(
+    'a client that stops reading holds its script back: output is never buffered without bound',
+    async () => {
+      const t = await startCgi();
+      const socket = await t.connect();
+      socket.pause();
+      socket.write('GET /cgi-bin/flood.py HTTP/1.1\r\nHost: x\r\n\r\n');
+      await t.waitForLine(/flood\.py: MiB 1$/);
+      // Unchecked, the script writes its whole GiB in this time; every hop's buffers together hold a
+      // few MiB (the kernel's socket buffers most of them).
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const written = Math.max(
+        ...t.lines.flatMap((line) => {
+          const match = /flood\.py: MiB (\d+)$/.exec(line);
+          return match ? [Number(match[1])] : [];
+        }),
+      );
+      expect(written).toBeGreaterThan(0);
+      expect(written).toBeLessThan(48);
+      socket.destroy();
+      await t.waitForLine(/client went away; stopped \/cgi-bin\/flood\.py/);
+    },
+  );
 
   it('beyond maxScripts and the queue → 503', async () => {
     const t = await startCgi({ maxScripts: 1, maxQueuedScripts: 0, scriptHeaderTimeout: 20_000 });
@@ -415,15 +430,18 @@ describe('script resolution', () => {
     expect(response.body).toBe('ran\n');
   });
 
-  it('nested directories, /htbin, and static files outside the CGI directories', async () => {
-    const t = await startCgi();
-    const deep = await fetch(`${t.origin}/cgi-bin/sub/deep.py/x/y`);
-    expect(await deep.text()).toBe('deep /cgi-bin/sub/deep.py /x/y\n');
-    expect(await (await fetch(`${t.origin}/htbin/hello.sh`)).text()).toBe('Hello World\n');
-    const file = await fetch(`${t.origin}/hello.txt`);
-    expect(await file.text()).toBe('hello static\n');
-    const post = await fetch(`${t.origin}/hello.txt`, { method: 'POST', body: 'x' });
-    expect(post.status).toBe(405);
-    expect(await post.text()).toContain('Can only POST to CGI scripts');
-  });
+  it.skipIf(lacks('python3'))(
+    'nested directories, /htbin, and static files outside the CGI directories',
+    async () => {
+      const t = await startCgi();
+      const deep = await fetch(`${t.origin}/cgi-bin/sub/deep.py/x/y`);
+      expect(await deep.text()).toBe('deep /cgi-bin/sub/deep.py /x/y\n');
+      expect(await (await fetch(`${t.origin}/htbin/hello.sh`)).text()).toBe('Hello World\n');
+      const file = await fetch(`${t.origin}/hello.txt`);
+      expect(await file.text()).toBe('hello static\n');
+      const post = await fetch(`${t.origin}/hello.txt`, { method: 'POST', body: 'x' });
+      expect(post.status).toBe(405);
+      expect(await post.text()).toContain('Can only POST to CGI scripts');
+    },
+  );
 });

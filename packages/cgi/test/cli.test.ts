@@ -1,10 +1,66 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { www } from './helpers.js';
 
 const bin = fileURLToPath(new URL('../bin/srv-cgi.js', import.meta.url));
+
+/** Spawns a command that serves, and resolves with its first stdout line (the banner) and the child. */
+async function serve(args: readonly string[], cwd?: string) {
+  // Without pnpm's NODE_PATH (the workspace's hoisted packages): a user's shell has none.
+  const { NODE_PATH: _, ...env } = process.env;
+  const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  onTestFinished(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const banner = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk: string) => {
+      stdout += chunk;
+      if (stdout.includes('\n')) resolve(stdout.split('\n')[0]!);
+    });
+    child.once('exit', (code) => reject(new Error(`exited ${code} before its banner: ${stderr}`)));
+  });
+  return { child, banner };
+}
+
+describe('srv-static --cgi', () => {
+  it('runs scripts when the project it is started in has @srv/cgi installed', async () => {
+    // A project whose node_modules holds @srv/cgi (this package): srv-static, which does not depend on
+    // @srv/cgi, finds it from the current directory.
+    const project = await mkdtemp(path.join(tmpdir(), 'srv-cgi-project-'));
+    onTestFinished(() => rm(project, { recursive: true, force: true }));
+    await writeFile(path.join(project, 'package.json'), '{ "private": true }\n');
+    await mkdir(path.join(project, 'node_modules', '@srv'), { recursive: true });
+    const cgiPackage = fileURLToPath(new URL('..', import.meta.url));
+    await symlink(cgiPackage, path.join(project, 'node_modules', '@srv', 'cgi'), 'dir');
+    const staticManifest = createRequire(import.meta.url).resolve('@srv/static/package.json');
+    const staticBin = path.join(path.dirname(staticManifest), 'bin', 'srv-static.js');
+
+    const { child, banner } = await serve(
+      [staticBin, '0', '-b', '127.0.0.1', '-d', www, '--quiet', '--cgi'],
+      project,
+    );
+    const port = / port (\d+) /.exec(banner)?.[1];
+    expect(port).toBeDefined();
+    const script = await fetch(`http://127.0.0.1:${port}/htbin/hello.sh`);
+    expect(await script.text()).toBe('Hello World\n');
+    const exited = once(child, 'close');
+    child.kill('SIGTERM');
+    expect((await exited)[0]).toBe(0);
+  });
+});
 
 describe('srv-cgi', () => {
   it('serves scripts and files, prints the banner with the real port, and exits 0 on SIGTERM', async () => {

@@ -1,14 +1,39 @@
-import { readFileSync, realpathSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { AddressInput, Logger } from '@srv/core';
 import { startServer, type TestServer } from '@srv/core/testing';
 import { HTTPServer } from '@srv/http';
-import { onTestFinished } from 'vitest';
+import { inject, onTestFinished } from 'vitest';
 import { CGIHTTPRequestHandler, type CGIOptions } from '../src/index.js';
 
-/** The document root of the fixtures (real path: scripts see real paths). */
-export const www = realpathSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'www'));
+/**
+ * The document root of the fixtures (real path: scripts see real paths): a copy everyone can reach when
+ * the tests run as root (see global-setup.ts).
+ */
+export const www = inject('cgiFixtures');
+
+/** True when `command` is on the PATH. */
+function hasCommand(command: string): boolean {
+  return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', command], { stdio: 'ignore' }).status === 0;
+}
+
+const warned = new Set<string>();
+
+/**
+ * True when a tool the test's scripts are written for (`perl`, `python3`) is not installed: the test is
+ * then skipped (`it.skipIf(lacks('python3'))`), and the run says so on stderr, once per tool. Never in
+ * CI, which installs them (.ci/run): there a missing tool fails the tests that need it.
+ */
+export function lacks(...tools: string[]): boolean {
+  if (process.env.CI) return false;
+  const missing = tools.filter((tool) => !hasCommand(tool));
+  for (const tool of missing) {
+    if (warned.has(tool)) continue;
+    warned.add(tool);
+    console.warn(`${tool} is not installed: the tests whose CGI scripts need it are skipped`);
+  }
+  return missing.length > 0;
+}
 
 /** True when the tests run as root, so scripts run as `nobody`. */
 export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;

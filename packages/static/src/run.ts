@@ -158,8 +158,10 @@ function isStaticHandler(value: unknown): value is typeof SimpleHTTPRequestHandl
 }
 
 /**
- * Loads `CGIHTTPRequestHandler` from @srv/cgi: an optional peer, so the build graph has no cycle.
- * Tried from this package first, then from the current directory (a project that installed it).
+ * Loads `CGIHTTPRequestHandler` from @srv/cgi, which depends on this package: so this package does not
+ * name it at all (a peer would make a cycle in the workspace). Tried from this package first (npm's
+ * flat node_modules, `npx -p @srv/static -p @srv/cgi`), then from the current directory (a project that
+ * installed it).
  */
 async function loadCgiHandler(): Promise<typeof SimpleHTTPRequestHandler | undefined> {
   const specifier = '@srv/cgi';
@@ -169,10 +171,11 @@ async function loadCgiHandler(): Promise<typeof SimpleHTTPRequestHandler | undef
       const require = createRequire(join(process.cwd(), 'package.json'));
       const manifestPath = require.resolve(`${specifier}/package.json`);
       const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
-        exports?: { '.'?: { import?: string } };
+        exports?: { '.'?: { default?: string; import?: string } };
         main?: string;
       };
-      const entry = manifest.exports?.['.']?.import ?? manifest.main ?? 'index.js';
+      const entry =
+        manifest.exports?.['.']?.default ?? manifest.exports?.['.']?.import ?? manifest.main ?? 'index.js';
       return import(pathToFileURL(join(dirname(manifestPath), entry)).href);
     },
   ];

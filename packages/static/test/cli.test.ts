@@ -10,8 +10,14 @@ import { runStaticCli } from '../src/index.js';
 import { bin, createFixture, parseResponse, startCli } from './helpers.js';
 
 /** Runs the bin to completion (for flags that never serve). */
-async function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function runCli(
+  args: string[],
+  cwd?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  // pnpm's bin shims put the workspace's hoisted packages (all of @srv/* among them) on NODE_PATH, which
+  // require() searches: a user's shell has no such path.
+  const { NODE_PATH: _, ...env } = process.env;
+  const child = spawn(process.execPath, [bin, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => {
@@ -203,22 +209,13 @@ describe('srv-static', () => {
     }
   });
 
-  it('--cgi runs @srv/cgi when it can be loaded, and otherwise says so and exits 2', async () => {
-    let available = false;
-    try {
-      const specifier = '@srv/cgi';
-      const cgi = (await import(specifier)) as Record<string, unknown>;
-      available = typeof cgi.CGIHTTPRequestHandler === 'function';
-    } catch {}
+  it('--cgi without @srv/cgi installed says so and exits 2 (@srv/cgi tests the command with it)', async () => {
+    // Neither this package nor the fixture directory can reach @srv/cgi: it depends on this package,
+    // never the other way round.
     const fixture = await createFixture();
-    if (available) {
-      const cli = await startCli(['0', '-b', '127.0.0.1', '-d', fixture.root, '--quiet', '--cgi']);
-      expect((await request(cli.port, '/hello.txt')).text).toBe('hello world\n');
-    } else {
-      const result = await runCli(['0', '-d', fixture.root, '--cgi']);
-      expect(result.code).toBe(2);
-      expect(result.stderr).toBe('srv-static: --cgi needs @srv/cgi\n');
-    }
+    const result = await runCli(['0', '-d', fixture.root, '--cgi'], fixture.root);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('srv-static: --cgi needs @srv/cgi\n');
   });
 });
 
