@@ -20,7 +20,15 @@ function recordingLogger(): Logger & { lines: string[] } {
   return { lines, info: log, warn: log, error: log };
 }
 
-async function startUdp(Handler = TimeDatagramHandler, options: { udpRate?: number } = {}) {
+type DatagramHandlerClass =
+  | typeof TimeDatagramHandler
+  | typeof DaytimeDatagramHandler
+  | typeof Rfc868DatagramHandler;
+
+async function startUdp(
+  Handler: DatagramHandlerClass = TimeDatagramHandler,
+  options: { udpRate?: number } = {},
+) {
   const logger = recordingLogger();
   const t = await startServer(
     new TimeUDPServer(['127.0.0.1', 0], Handler, { dispatcher: 'async', clock, logger, ...options }),
