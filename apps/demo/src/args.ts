@@ -2,8 +2,8 @@ import { parseArgs } from 'node:util';
 
 /** The usage text, printed by `--help` and, on stderr, after a bad command line. */
 export const USAGE = `Usage: srv-demo list
-       srv-demo <name> [--port N] [--bind H] [--directory D] [--slow S]
-       srv-demo all [--directory D] [--slow S]
+       srv-demo <name> [--port N] [--bind H] [--directory D] [--slow S] [--backlog N]
+       srv-demo all [--directory D] [--slow S] [--backlog N]
 
 Runs the servers of the socketserver tutorial. Names: hello, pages, threading, forking, static,
 static-threading, cgi, time, time6 ('srv-demo list' tells their ports and what each shows).
@@ -13,6 +13,7 @@ Options:
   --bind H       address to bind; default: all interfaces ('::' for time6)
   --directory D  directory served by static, static-threading and cgi; default: the bundled sample
   --slow S       seconds each page blocks on pages, threading and forking; default 0
+  --backlog N    length of the kernel's accept queue of each server; default 4096 (capped by somaxconn)
   -h, --help     show this help
 `;
 
@@ -33,6 +34,8 @@ export type Command =
       readonly bind: string | undefined;
       readonly directory: string | undefined;
       readonly slow: number;
+      /** `--backlog N`; undefined keeps the servers' default. */
+      readonly backlog: number | undefined;
     };
 
 function parsePort(text: string): number {
@@ -48,6 +51,13 @@ function parseSlow(text: string): number {
     throw new UsageError(`--slow must be a number of seconds from 0 to 3600, got ${JSON.stringify(text)}`);
   }
   return seconds;
+}
+
+function parseBacklog(text: string): number {
+  if (!/^\d{1,9}$/.test(text) || Number(text) < 1) {
+    throw new UsageError(`--backlog must be a positive integer, got ${JSON.stringify(text)}`);
+  }
+  return Number(text);
 }
 
 /**
@@ -81,6 +91,7 @@ export function parseCommand(argv: readonly string[]): Command {
     bind: values.bind,
     directory: values.directory,
     slow: values.slow === undefined ? 0 : parseSlow(values.slow),
+    backlog: values.backlog === undefined ? undefined : parseBacklog(values.backlog),
   };
 }
 
@@ -94,6 +105,7 @@ function parse(argv: readonly string[]) {
       bind: { type: 'string', short: 'b' },
       directory: { type: 'string', short: 'd' },
       slow: { type: 'string' },
+      backlog: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -4,7 +4,7 @@
  */
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { formatUrl, isSrvError, type SocketAddress } from '@srv/core';
+import { BaseServer, formatUrl, isSrvError, type SocketAddress } from '@srv/core';
 import { type Command, parseCommand, USAGE, UsageError } from './args.js';
 import { type Demo, type DemoServer, demos, findDemo } from './demos.js';
 import { serveSample } from './sample.js';
@@ -99,6 +99,9 @@ function list(): void {
 async function run(command: RunCommand): Promise<number> {
   const selected = selectDemos(command);
   const directory = resolveDirectory(command.directory, selected);
+  // Python's way (`request_queue_size` is a class attribute): every server class of this process
+  // inherits the static field unless it sets its own.
+  if (command.backlog !== undefined) BaseServer.backlog = command.backlog;
   const all = command.target === 'all';
   const started: Started[] = [];
   const closeAll = () => Promise.allSettled(started.map(({ server }) => server.close()));

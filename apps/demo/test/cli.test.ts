@@ -85,7 +85,10 @@ describe('parseCommand', () => {
       bind: '::1',
       directory: undefined,
       slow: 2.5,
+      backlog: undefined,
     });
+    expect(parseCommand(['static', '--backlog', '8192'])).toMatchObject({ backlog: 8192 });
+    expect(() => parseCommand(['static', '--backlog', '0'])).toThrow(UsageError);
   });
 
   test('list and help', () => {

@@ -465,6 +465,8 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
         stop(createCgiError('SRV_ERR_CGI_BAD_RESPONSE', `client went away; stopped ${name}`));
     };
     this.res.once('close', onClientGone);
+    // Gone already (the connection was cut while the script started): its 'close' has been and gone.
+    if (this.res.destroyed) onClientGone();
     // The request's ties to the script: the client-gone watch and the request body's pipe.
     const detach = () => {
       this.res.off('close', onClientGone);

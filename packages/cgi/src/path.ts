@@ -73,10 +73,20 @@ export function decodePercent(raw: string): string {
   }
 }
 
+/** True when `text` holds a C0 control character or DEL. */
+function hasControlCharacter(text: string): boolean {
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
 /**
  * Decodes a request target once and collapses its path. Decoding happens before collapsing, so an
  * encoded `%2e%2e` or `%2f` cannot hide a `..` from the collapse (the traversal Python's CGI handler
- * once fell to). A NUL (raw or `%00`) anywhere, or malformed percent-encoding, is a 400.
+ * once fell to). A NUL (raw or `%00`) anywhere, a control character in the decoded path (`%0a`, `%1b`),
+ * or malformed percent-encoding, is a 400.
  */
 export function decodeTarget(target: string): DecodedTarget {
   const queryAt = target.indexOf('?');
@@ -89,6 +99,11 @@ export function decodeTarget(target: string): DecodedTarget {
     throw createCgiError('SRV_ERR_CGI_BAD_REQUEST', 'NUL byte in the request target');
   }
   let decoded = decodePercent(withoutFragment);
+  // PATH_INFO goes into a script's environment and, echoed, into its output and logs: a decoded LF or
+  // ESC there is header or terminal injection waiting to happen. srv-static refuses them the same way.
+  if (hasControlCharacter(decoded)) {
+    throw createCgiError('SRV_ERR_CGI_BAD_REQUEST', 'control character in the request path');
+  }
   if (!decoded.startsWith('/')) decoded = `/${decoded}`;
   return { path: collapsePath(decoded), query };
 }

@@ -61,6 +61,13 @@ function copyLimited(source: Readable, handle: FileHandle, maxBytes: number): Pr
     const onClose = () => {
       if (!source.readableEnded) fail(createCgiError('SRV_ERR_CGI_BAD_REQUEST', 'request body cut off'));
     };
+    if (source.destroyed) {
+      // Destroyed before the copy began (a body that broke while the script was being resolved):
+      // none of the events below will come.
+      const errored = (source as Readable & { errored?: Error | null }).errored;
+      reject(errored ?? createCgiError('SRV_ERR_CGI_BAD_REQUEST', 'request body cut off'));
+      return;
+    }
     source.on('data', onData);
     source.once('end', onEnd);
     source.once('error', onError);

@@ -73,7 +73,11 @@ export class LineReader implements AsyncIterable<Buffer> {
       source.on('close', () => this.#end());
       source.on('error', (error: Error) => this.#fail(error));
     }
-    if (source.readableEnded || source.destroyed) this.#ended = true;
+    // A source that failed before this reader attached: its error, not a clean end (a request body
+    // cut off by bad framing must not look complete to a handler).
+    const errored = (source as Keyed & { errored?: Error | null }).errored;
+    if (errored) this.#error = errored;
+    else if (source.readableEnded || source.destroyed) this.#ended = true;
   }
 
   static readonly #onData = function onData(this: Keyed, chunk: Buffer | string): void {

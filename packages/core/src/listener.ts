@@ -38,7 +38,7 @@ export interface DatagramInfo {
 
 /** Options shared by the stream listeners. */
 export interface StreamListenerOptions {
-  /** Length of the kernel's accept queue (Python's `request_queue_size`). Default 511. */
+  /** Length of the kernel's accept queue (Python's `request_queue_size`). Default 4096. */
   backlog?: number;
   /** Accept IPv6 only on an IPv6 address (no IPv4-mapped clients). Default false (dual-stack on `::`). */
   ipv6Only?: boolean;
@@ -233,7 +233,7 @@ export class StreamListener extends EventEmitter {
         `backlog must be a non-negative integer, got ${options.backlog}`,
       );
     }
-    const listenOptions: net.ListenOptions & { reusePort?: boolean } = { backlog: options.backlog ?? 511 };
+    const listenOptions: net.ListenOptions & { reusePort?: boolean } = { backlog: options.backlog ?? 4096 };
     if (address.kind === 'inet') {
       listenOptions.host = address.host;
       listenOptions.port = address.port;

@@ -51,7 +51,11 @@ export interface BaseServerOptions {
   addressFamily?: AddressFamily;
   /** Accept IPv6 clients only on an IPv6 address. */
   ipv6Only?: boolean;
-  /** Kernel accept queue length; also the serial dispatcher's waiting limit. Default 511. */
+  /**
+   * Kernel accept queue length (the kernel caps it at `net.core.somaxconn`); also the serial
+   * dispatcher's waiting limit. Default 4096: with 511, a burst of 1000 connects overflows the queue
+   * and clients wait for SYN retransmits (1 s, 3 s, …).
+   */
   backlog?: number;
   /** SO_REUSEADDR (Python's `allow_reuse_address`). */
   allowReuseAddress?: boolean;
@@ -109,7 +113,7 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
   /** Python's `address_family`. */
   static addressFamily: AddressFamily = 'IPv4';
   /** Python's `request_queue_size`. */
-  static backlog = 511;
+  static backlog = 4096;
   /** Python's `timeout` (milliseconds here), used by `handleRequest()`. */
   static timeout = 0;
 
@@ -251,7 +255,7 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
 
   /** Accept queue length (also the serial dispatcher's waiting limit). */
   get backlog(): number {
-    return this.options.backlog ?? 511;
+    return this.options.backlog ?? 4096;
   }
 
   /** Python's `timeout`, in milliseconds. */

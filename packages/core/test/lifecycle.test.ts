@@ -184,8 +184,8 @@ describe('lifecycle', () => {
   it('verifyRequest() returning false closes the connection without running the handler', async () => {
     const handled: string[] = [];
     class Picky extends TCPServer {
-      override verifyRequest(_request: unknown, client: SocketAddress): boolean {
-        return client.port % 2 === 0 ? false : false;
+      override verifyRequest(_request: unknown, _client: SocketAddress): boolean {
+        return false;
       }
     }
     const server = new Picky(['127.0.0.1', 0], (_request, ctx) => {

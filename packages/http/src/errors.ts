@@ -6,6 +6,7 @@ export const httpErrorCodes = [
   'SRV_ERR_HEADERS_SENT',
   'SRV_ERR_INVALID_STATUS',
   'SRV_ERR_NOT_HTTP_REQUEST',
+  'SRV_ERR_BAD_REQUEST_BODY',
 ] as const;
 
 /** A code from {@link httpErrorCodes}. */

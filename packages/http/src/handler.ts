@@ -440,14 +440,17 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
   }
 
   /**
-   * Python's `send_error`: an HTML page from `errorMessageFormat` (message and explanation escaped),
-   * `Connection: close`; no body for 1xx, 204, 205, 304 or HEAD.
+   * Python's `send_error`: logs `code 404, message …` (unless the server is quiet), then sends an HTML
+   * page from `errorMessageFormat` (message and explanation escaped) with `Connection: close`; no body
+   * for 1xx, 204, 205, 304 or HEAD.
    */
   sendError(code: number, message?: string, explain?: string): void {
     const [phrase, explanation] = this.statics.responses?.[code] ?? responses[code] ?? ['???', '???'];
     const shortMessage = message ?? phrase;
     const longMessage = explain ?? explanation;
-    this.logError('code %d, message %s', code, shortMessage);
+    // The line each error answer logs is per request, like the access line: a quiet server skips it
+    // (a scan of missing paths must not flood the log). Server-side failures still log.
+    if (!this.server.quiet) this.logError('code %d, message %s', code, shortMessage);
     // The reason phrase echoes request bytes too: escaped like the page, so markup never comes back raw.
     this.sendResponse(code, cleanReason(escapeHtml(shortMessage, false)));
     this.sendHeader('Connection', 'close');

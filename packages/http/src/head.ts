@@ -39,6 +39,19 @@ export function findHeadEnd(bytes: Uint8Array, from = 0): number {
   return -1;
 }
 
+const http09Line = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+[ \t]+[^ \t\r\n]+[ \t]*\r?$/;
+
+/**
+ * True for an HTTP/0.9 request line (`GET /`, two words and no version), given without its LF: such
+ * a client sends no headers and waits, so it is answered at once rather than after `headersTimeout`.
+ */
+export function isHttp09RequestLine(line: Uint8Array): boolean {
+  return (
+    line.length < 8192 &&
+    http09Line.test((Buffer.isBuffer(line) ? line : Buffer.from(line)).toString('latin1'))
+  );
+}
+
 /** The socket's native handle, where there is one (a plain TCP or Unix socket). */
 interface ReadingHandle {
   reading?: boolean;
@@ -62,6 +75,16 @@ function detachReading(socket: Duplex): Buffer[] {
     handle.reading = false;
   }
   return chunks;
+}
+
+/** The first line has arrived and is an HTTP/0.9 request line: no more of its head will come. */
+function isHttp09Start(chunks: readonly Buffer[], total: number): boolean {
+  if (total > 8192) return false;
+  const first = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  const newline = first.indexOf(0x0a);
+  return (
+    newline !== -1 && newline === first.lastIndexOf(0x0a) && isHttp09RequestLine(first.subarray(0, newline))
+  );
 }
 
 /**
@@ -96,7 +119,7 @@ export function readRequestHead(socket: Duplex, options: ReadHeadOptions): Promi
       chunks.push(chunk);
       total += chunk.length;
       const window = tail.length === 0 ? chunk : Buffer.concat([tail, chunk]);
-      if (findHeadEnd(window) !== -1 || total > options.limit) {
+      if (findHeadEnd(window) !== -1 || total > options.limit || isHttp09Start(chunks, total)) {
         settle(true);
         return;
       }

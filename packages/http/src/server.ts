@@ -12,7 +12,8 @@ import {
   SrvError,
   TCPServer,
 } from '@srv/core';
-import { pythonRepr } from './format.js';
+import { createHttpError } from './errors.js';
+import { escapeControlCharacters, formatLogDate, pythonRepr } from './format.js';
 import {
   type BaseHTTPRequestHandler,
   type HTTPExchange,
@@ -20,7 +21,7 @@ import {
   type ProtocolVersion,
   resolvedFinish,
 } from './handler.js';
-import { readRequestHead } from './head.js';
+import { isHttp09RequestLine, readRequestHead } from './head.js';
 import { SrvServerResponse } from './response.js';
 
 /** Options of {@link HTTPServer}; each also readable as a static field of a subclass. */
@@ -39,12 +40,19 @@ export interface HTTPServerOptions extends BaseServerOptions {
   maxLineLength?: number;
   /** Bytes of request line plus headers Node's parser accepts before 414 / 431. Default 131072. */
   maxHeaderSize?: number;
-  /** No access log lines. Default false. */
+  /**
+   * Milliseconds a connection may have output waiting that the client accepts no byte of; then it is
+   * closed and logged once (nginx's `send_timeout`). A slow client that reads is never cut off: every
+   * byte it takes restarts the clock. 0 = none. Default 60000.
+   */
+  sendTimeout?: number;
+  /** No access log lines, and no per-request error lines (`code 404, message …`, aborts). Default false. */
   quiet?: boolean;
 }
 
 interface HTTPServerStatics {
   headersTimeout?: number;
+  sendTimeout?: number;
   requestTimeout?: number;
   keepAliveTimeout?: number;
   maxHeaderLines?: number;
@@ -91,6 +99,16 @@ class Connection {
   pending = 0;
   bodyRequest: IncomingMessage | undefined;
   bodySince = 0;
+  /** The latest request has gone to the dispatcher (a parser error after that is a body error). */
+  dispatched = false;
+  /** Output bytes waiting and taken by the client's TCP stack at the last tick, and when it last took some. */
+  unsent = 0;
+  sent = 0;
+  sendingSince: number;
+  /** The server cut the connection and has said why in the log (no second line for it). */
+  cut = false;
+  /** A request whose framing failed in the bytes that came with its head: answered, never handled. */
+  rejected: { req: IncomingMessage; problem: Problem } | undefined;
   closing = false;
   /** The connection's first chunk had no line break: its request line is longer than that chunk. */
   firstLineOpen = false;
@@ -107,6 +125,7 @@ class Connection {
     this.info = info;
     this.started = performance.now();
     this.since = this.started;
+    this.sendingSince = this.started;
     this.#countsItself = typeof this.socket.bytesRead === 'number';
     this.serverRequest = { kind: 'stream', request: socket, info: info as ConnectionInfo };
     const ended = new Promise<void>((resolve) => {
@@ -123,6 +142,32 @@ class Connection {
       tail = this.tail;
       await tail;
     } while (tail !== this.tail);
+  }
+
+  /**
+   * Bytes written but not yet taken by the client's TCP stack: the stream's buffer plus libuv's write
+   * queue (which shrinks with every byte the kernel accepts, also within one large write).
+   */
+  unsentBytes(): number {
+    const handle = (this.socket as Tagged & { _handle?: { writeQueueSize?: number } | null })._handle;
+    return this.socket.writableLength + (handle?.writeQueueSize ?? 0);
+  }
+
+  /**
+   * Bytes the kernel has accepted so far (handed to libuv minus what still waits in its queue), for a
+   * socket with a native handle; undefined for other streams (TLS over a relay, worker streams).
+   * A level such as {@link unsentBytes} cannot tell a stalled client from one that reads as fast as
+   * the handler refills the queue: this counter only moves when the client takes bytes.
+   */
+  sentBytes(): number | undefined {
+    const socket = this.socket as Tagged & {
+      _bytesDispatched?: number;
+      _handle?: { writeQueueSize?: number } | null;
+    };
+    const queued = socket._handle?.writeQueueSize;
+    return typeof socket._bytesDispatched === 'number' && typeof queued === 'number'
+      ? socket._bytesDispatched - queued
+      : undefined;
   }
 
   /** Bytes received so far: the handle's counter for sockets (the parser reads them in C++). */
@@ -151,6 +196,7 @@ class Connection {
 
 const defaults = {
   headersTimeout: 60_000,
+  sendTimeout: 60_000,
   requestTimeout: 300_000,
   keepAliveTimeout: 5_000,
   maxHeaderLines: 100,
@@ -194,6 +240,8 @@ export class HTTPServer extends TCPServer {
   readonly headersTimeout: number;
   readonly requestTimeout: number;
   readonly keepAliveTimeout: number;
+  /** See {@link HTTPServerOptions.sendTimeout}. */
+  readonly sendTimeout: number;
   readonly maxHeaderLines: number;
   readonly maxLineLength: number;
   readonly maxHeaderSize: number;
@@ -229,6 +277,7 @@ export class HTTPServer extends TCPServer {
     this.headersTimeout = pick('headersTimeout');
     this.requestTimeout = pick('requestTimeout');
     this.keepAliveTimeout = pick('keepAliveTimeout');
+    this.sendTimeout = pick('sendTimeout');
     this.maxHeaderLines = pick('maxHeaderLines');
     this.maxLineLength = pick('maxLineLength');
     this.maxHeaderSize = pick('maxHeaderSize');
@@ -350,7 +399,11 @@ export class HTTPServer extends TCPServer {
         connection.close();
       } else {
         const first = await peekFirstChunk(request);
-        if (first !== undefined && !request.destroyed) {
+        const http09 = first === undefined ? undefined : http09Problem(first, this.maxLineLength);
+        if (http09) {
+          // llhttp would wait for headers an HTTP/0.9 client never sends (until headersTimeout).
+          this.#answerWithoutRequest(connection, http09);
+        } else if (first !== undefined && !request.destroyed) {
           connection.firstLineOpen = !first.includes(0x0a);
           (request as Duplex & { setNoDelay?(value: boolean): unknown }).setNoDelay?.(true);
           request.unshift(first);
@@ -384,10 +437,13 @@ export class HTTPServer extends TCPServer {
     connection.bodySince = connection.readingSince;
     (res as ServerResponse & { [connectionKey]?: Connection })[connectionKey] = connection;
     res.on('close', this.#onResponseClose);
-    // Pipelined requests wait for the one before; a lone request starts at once.
+    connection.dispatched = false;
+    // Pipelined requests wait for the one before; a lone request starts one microtask later, once
+    // llhttp has parsed the rest of the bytes that came with its head: framing that fails there
+    // (`Transfer-Encoding: xchunked`, a chunk size `zz`) is then answered with one 400, never handled.
     connection.tail =
       connection.pending === 1
-        ? this.#dispatch(connection, req, res, expectContinue)
+        ? settledPromise.then(() => this.#dispatch(connection, req, res, expectContinue))
         : connection.tail.then(() => this.#dispatch(connection, req, res, expectContinue));
   }
 
@@ -398,6 +454,13 @@ export class HTTPServer extends TCPServer {
     res: ServerResponse,
     expectContinue: boolean,
   ): Promise<void> {
+    if (connection.bodyRequest === req) connection.dispatched = true;
+    const rejected = connection.rejected;
+    if (rejected?.req === req) {
+      connection.rejected = undefined;
+      this.#reject(connection, req, res, rejected.problem);
+      return settledPromise;
+    }
     return this.dispatcher
       .dispatch(connection.serverRequest, () => this.#serve(connection, req, res, expectContinue))
       .catch((error: unknown) => this.#dispatchFailed(connection, req, res, error));
@@ -417,6 +480,21 @@ export class HTTPServer extends TCPServer {
     if (!handler) return;
     handler.closeConnection = true;
     this.#sendProblem(handler, { code: 503, explain: 'The server is too busy to serve this request' });
+    if (res.writableFinished || res.destroyed) connection.close();
+    else res.once('finish', () => connection.close());
+  }
+
+  /** Answers a request whose framing failed before it was dispatched: one error response, then close. */
+  #reject(connection: Connection, req: IncomingMessage, res: ServerResponse, problem: Problem): void {
+    if (res.headersSent || res.destroyed || connection.socket.destroyed) {
+      connection.socket.destroy();
+      return;
+    }
+    res.shouldKeepAlive = false;
+    const handler = this.#createHandler(connection, { req, res });
+    if (!handler) return;
+    handler.closeConnection = true;
+    this.#sendProblem(handler, problem);
     if (res.writableFinished || res.destroyed) connection.close();
     else res.once('finish', () => connection.close());
   }
@@ -467,9 +545,16 @@ export class HTTPServer extends TCPServer {
       res.useChunkedEncodingByDefault = false;
     }
     if (this.#shuttingDown) res.shouldKeepAlive = false;
-    const handler = this.#createHandler(connection, { req, res });
+    const target = req.url ?? '';
+    const problem = this.#checkLimits(req) ?? rewriteAbsoluteTarget(req);
+    // An absolute-form target was rewritten to its path: the request line still shows it as received.
+    const handler = this.#createHandler(
+      connection,
+      req.url === target
+        ? { req, res }
+        : { req, res, requestline: `${req.method} ${target} HTTP/${req.httpVersion}` },
+    );
     if (!handler) return settledPromise;
-    const problem = this.#checkLimits(req);
     if (problem) {
       handler.closeConnection = true;
       this.#sendProblem(handler, problem);
@@ -511,8 +596,18 @@ export class HTTPServer extends TCPServer {
   }
 
   #handlerFailed(handler: BaseHTTPRequestHandler, connection: Connection, error: unknown): void {
-    this.handleError(connection.socket, connection.clientAddress, error);
     const { res } = handler;
+    const aborted = connection.cut ? '' : abortReason(error, handler);
+    if (aborted !== undefined) {
+      // The client left mid-request (or its body broke): nothing to answer and no stack worth
+      // printing; one line per request (a flood of aborted uploads must not flood the log).
+      if (aborted !== '' && !this.quiet) handler.logError('"%s" aborted: %s', handler.requestline, aborted);
+      connection.closing = true;
+      connection.socket.destroy();
+      if (!res.destroyed) res.destroy();
+      return;
+    }
+    this.handleError(connection.socket, connection.clientAddress, error);
     if (res.headersSent || res.writableEnded || res.destroyed) {
       // Part of a response is out: the client can only learn of the failure from a cut connection
       // (what was written still goes out first; a chunked body then lacks its last chunk).
@@ -560,15 +655,25 @@ export class HTTPServer extends TCPServer {
         explain: `got more than ${this.maxHeaderLines} headers`,
       };
     }
+    let hosts = 0;
+    let codings: string | undefined;
     for (let index = 0; index + 1 < raw.length; index += 2) {
-      if (raw[index]!.length + raw[index + 1]!.length + 4 > this.maxLineLength) {
+      const name = raw[index]!;
+      if (name.length + raw[index + 1]!.length + 4 > this.maxLineLength) {
         return {
           code: 431,
           message: 'Line too long',
           explain: `got more than ${this.maxLineLength} bytes when reading header line`,
         };
       }
+      if (name.length === 4 && name.toLowerCase() === 'host') hosts += 1;
+      else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
+        codings = codings === undefined ? raw[index + 1]! : `${codings},${raw[index + 1]!}`;
+      }
     }
+    // RFC 9112 §3.2: more than one Host is a 400 (two hosts are how cache poisoning starts).
+    if (hosts > 1) return { code: 400, message: 'Bad Request', explain: 'More than one Host header' };
+    if (codings !== undefined) return checkTransferCodings(codings);
     return undefined;
   }
 
@@ -607,6 +712,25 @@ export class HTTPServer extends TCPServer {
       socket.destroy();
       return;
     }
+    const current = connection.bodyRequest;
+    if (current && !current.complete && connection.pending > 0) {
+      // RFC 9112 §6.3: the framing of a request that llhttp already passed on has failed.
+      if (!connection.dispatched) {
+        // In the bytes that came with its head: that request gets one 400 (and nothing else).
+        const tooLarge = error.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW';
+        connection.rejected = {
+          req: current,
+          problem: {
+            code: tooLarge ? 413 : 400,
+            message: tooLarge ? 'Content Too Large' : 'Bad Request',
+            explain: error.reason ?? 'Malformed request body framing',
+          },
+        };
+      } else {
+        this.#abortBody(connection, current, error);
+      }
+      return;
+    }
     const problem = this.#diagnose(error, connection);
     connection.pending += 1;
     connection.tail = connection.tail.then(() => {
@@ -615,9 +739,40 @@ export class HTTPServer extends TCPServer {
     });
   }
 
+  /**
+   * Bad bytes in the body of a request that is being handled: no second response can follow the
+   * handler's, so the connection is closed and the body stream (the handler's `rfile`) errors with
+   * `SRV_ERR_BAD_REQUEST_BODY`, so a handler reading it stops.
+   */
+  #abortBody(connection: Connection, req: IncomingMessage, error: ParserError): void {
+    connection.closing = true;
+    // llhttp reports a client that half-closed mid-body as a bad EOF: that is an abort, not an attack.
+    const reason =
+      error.code === 'HPE_INVALID_EOF_STATE'
+        ? 'client connection lost'
+        : `bad request body (${error.reason ?? error.message})`;
+    if (!this.quiet) {
+      const requestline = `${req.method} ${req.url} HTTP/${req.httpVersion}`;
+      this.logger.error(
+        `${connection.clientAddress.host} - - [${formatLogDate()}] ${escapeControlCharacters(`"${requestline}" aborted: ${reason}`)}`,
+      );
+    }
+    // The socket first, so destroying the request does not hand the error to the socket's listeners.
+    connection.socket.destroy();
+    req.destroy(createHttpError('SRV_ERR_BAD_REQUEST_BODY', reason, { cause: error }));
+  }
+
   /** Answers a connection that has no parsed request (parser error, timeout) through a handler. */
   #answerWithoutRequest(connection: Connection, problem: Problem): void {
     const socket = connection.socket;
+    const inFlight = socket._httpMessage as ServerResponse | null | undefined;
+    // (Node detaches a response from its socket on 'finish', which may come after writableFinished.)
+    if (inFlight && !socket.destroyed && !inFlight.destroyed) {
+      // The response before it is still going out (pipelined garbage after a good request): this
+      // answer follows it, as the next response on the connection.
+      inFlight.once('finish', () => this.#answerWithoutRequest(connection, problem));
+      return;
+    }
     if (socket.destroyed || !socket.writable || socket._httpMessage) {
       socket.destroy();
       return;
@@ -707,7 +862,7 @@ export class HTTPServer extends TCPServer {
 
   #startTicker(): void {
     if (this.#ticker) return;
-    const limits = [this.headersTimeout, this.requestTimeout, this.keepAliveTimeout].filter(
+    const limits = [this.headersTimeout, this.requestTimeout, this.keepAliveTimeout, this.sendTimeout].filter(
       (value) => value > 0,
     );
     if (limits.length === 0) return;
@@ -724,10 +879,37 @@ export class HTTPServer extends TCPServer {
   #tick(): void {
     const now = this.#now();
     for (const connection of this.#connections) {
-      if (connection.closing || connection.socket.destroyed) continue;
+      if (connection.socket.destroyed) continue;
+      if (this.sendTimeout > 0 && this.#checkSending(connection, now)) continue;
+      if (connection.closing) continue;
       if (connection.pending === 0) this.#checkWaiting(connection, now);
       else if (connection.bodyRequest && !connection.bodyRequest.complete) this.#checkBody(connection, now);
     }
+  }
+
+  /** Closes a connection whose client has taken no byte of its output for `sendTimeout`; true if so. */
+  #checkSending(connection: Connection, now: number): boolean {
+    const unsent = connection.unsentBytes();
+    const sent = connection.sentBytes();
+    const progressed = sent === undefined ? unsent < connection.unsent : sent !== connection.sent;
+    connection.sent = sent ?? 0;
+    if (unsent === 0 || progressed) {
+      // Nothing waits, or the client took some since the last tick.
+      connection.unsent = unsent;
+      connection.sendingSince = now;
+      return false;
+    }
+    connection.unsent = unsent;
+    if (now - connection.sendingSince < this.sendTimeout) return false;
+    connection.cut = true;
+    connection.closing = true;
+    if (!this.quiet) {
+      this.logger.warn(
+        `${connection.clientAddress.host} - - [${formatLogDate()}] client took no data for ${Math.round(this.sendTimeout / 1000)} s (${unsent} bytes waiting); connection closed`,
+      );
+    }
+    connection.socket.destroy();
+    return true;
   }
 
   #checkWaiting(connection: Connection, now: number): void {
@@ -771,6 +953,23 @@ export class HTTPServer extends TCPServer {
   }
 }
 
+/**
+ * Why a handler's failure is the client's doing: its request body broke (`SRV_ERR_BAD_REQUEST_BODY`,
+ * already logged: `''`) or the connection went away mid-request; undefined for a real failure.
+ */
+function abortReason(error: unknown, handler: BaseHTTPRequestHandler): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (code === 'SRV_ERR_BAD_REQUEST_BODY') return '';
+  const gone = handler.req.destroyed || handler.request.destroyed || handler.res.destroyed;
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
+    return `client connection lost (${String(code)})`;
+  }
+  if (gone && (error as { message?: unknown } | undefined)?.message === 'aborted') {
+    return 'client connection lost';
+  }
+  return undefined;
+}
+
 /** Awaits only what is a promise: a synchronous handler method costs no extra turn of the microtask queue. */
 function settle(value: unknown): Promise<unknown> | undefined {
   return value !== resolvedFinish && typeof (value as PromiseLike<unknown> | undefined)?.then === 'function'
@@ -805,6 +1004,71 @@ function peekFirstChunk(socket: Duplex): Promise<Buffer | undefined> {
     socket.once('close', onEnd);
     socket.once('error', onEnd);
   });
+}
+
+/**
+ * An HTTP/0.9 request line (`GET /` and a line break, no version) as the connection's first bytes:
+ * the answer (400) it gets at once; undefined for anything else.
+ */
+function http09Problem(first: Buffer, maxLineLength: number): Problem | undefined {
+  const newline = first.indexOf(0x0a);
+  if (newline === -1 || !isHttp09RequestLine(first.subarray(0, newline))) return undefined;
+  const line = first.subarray(0, newline).toString('latin1').replace(/\r$/, '');
+  return diagnoseRequestLine(line, maxLineLength) ?? { code: 400, requestline: line };
+}
+
+const absoluteTarget = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(.*)$/s;
+const authorityForm = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::\d{0,5})?$/;
+
+/**
+ * RFC 9112 §3.2.2: an absolute-form target (`GET http://host/a.txt?q HTTP/1.1`, what proxies send) is
+ * served as its path and query, and its authority replaces any `Host` (§7.2: the target wins). The
+ * path is kept byte for byte (no URL normalisation), so every later check sees what was sent.
+ * Returns the 400 for a target that is not an http(s) URL with a plain authority.
+ */
+function rewriteAbsoluteTarget(req: IncomingMessage): Problem | undefined {
+  const target = req.url ?? '';
+  if (target.charCodeAt(0) === 0x2f || target === '*' || req.method === 'CONNECT') return undefined;
+  const match = absoluteTarget.exec(target);
+  if (!match) return undefined;
+  const scheme = match[1]!.toLowerCase();
+  const authority = match[2]!;
+  if ((scheme !== 'http' && scheme !== 'https') || !authorityForm.test(authority)) {
+    return { code: 400, message: 'Bad Request', explain: 'The absolute-form target is not an http(s) URL' };
+  }
+  const rest = match[3]!;
+  req.url = rest === '' ? '/' : rest.startsWith('?') ? `/${rest}` : rest;
+  const raw: string[] = [];
+  const source = req.rawHeaders;
+  for (let index = 0; index + 1 < source.length; index += 2) {
+    if (source[index]!.toLowerCase() !== 'host') raw.push(source[index]!, source[index + 1]!);
+  }
+  raw.push('Host', authority);
+  req.rawHeaders = raw;
+  req.headers.host = authority;
+  return undefined;
+}
+
+/**
+ * llhttp only passes a request whose last transfer coding is `chunked`, and decodes only that one:
+ * any coding before it (`gzip, chunked`) is one srv does not implement (RFC 9112 §6.1: 501), and
+ * `chunked` twice is bad framing (400).
+ */
+function checkTransferCodings(value: string): Problem | undefined {
+  const codings = value
+    .split(',')
+    .map((coding) => coding.trim().toLowerCase())
+    .filter((coding) => coding.length > 0);
+  if (codings.length < 2) return undefined;
+  const first = codings[0]!;
+  if (first === 'chunked') {
+    return { code: 400, message: 'Bad Request', explain: 'chunked applied more than once' };
+  }
+  return {
+    code: 501,
+    message: `Unsupported transfer coding (${pythonRepr(first.split(';')[0]!.trim())})`,
+    explain: 'Only the chunked transfer coding is implemented',
+  };
 }
 
 /** Python's `parse_request` checks of a request line llhttp refused; undefined when none applies. */

@@ -79,7 +79,9 @@ interface Root {
 const allowed = 'GET, HEAD, OPTIONS';
 const roots = new Map<string, Promise<string>>();
 const caches = new WeakMap<object, LruCache<CachedFile>>();
-const streamChunk = 1 << 20;
+// What a connection holds of a file it streams is about two chunks (one written and waiting, one read
+// ahead): 64 KiB keeps 200 slow readers of a large file under 30 MB, where 1 MiB chunks cost 330 MB.
+const streamChunk = 64 * 1024;
 // The MIME database never changes while running: one lookup per extension.
 const types = new Map<string, string>();
 const absoluteDirectories = new Map<string, string>();

@@ -29,6 +29,10 @@ export interface StaticCliArgs {
   readonly listing: boolean;
   readonly dotfiles: boolean;
   readonly quiet: boolean;
+  /** Milliseconds (from `--send-timeout SECONDS`); undefined keeps the server's default (60 s). */
+  readonly sendTimeout: number | undefined;
+  /** The kernel accept queue (`--backlog N`); undefined keeps the server's default. */
+  readonly backlog: number | undefined;
   readonly help: boolean;
 }
 
@@ -67,7 +71,10 @@ Options:
       --single              single-page app: unknown paths without an extension get /index.html
       --no-listing          do not list directories without an index page
       --dotfiles            serve and list dotfiles (hidden by default; /.well-known/ is always served)
-      --quiet               no access log lines
+      --send-timeout SECONDS  close a connection whose client takes no byte of its response for this
+                            long (default 60; 0 = never)
+      --backlog N           length of the kernel's accept queue (default 4096; capped by somaxconn)
+      --quiet               no access log lines and no per-request error lines
   -h, --help                show this help
 `;
 }
@@ -108,6 +115,14 @@ export function parseStaticArgs(argv: readonly string[]): StaticCliArgs {
     }
     return [name, value];
   });
+  const sendTimeoutText = values['send-timeout'];
+  if (sendTimeoutText !== undefined && !/^\d+(\.\d+)?$/.test(sendTimeoutText)) {
+    usageError(`--send-timeout wants a number of seconds, got ${JSON.stringify(sendTimeoutText)}`);
+  }
+  const backlogText = values.backlog;
+  if (backlogText !== undefined && (!/^\d{1,9}$/.test(backlogText) || Number(backlogText) < 1)) {
+    usageError(`--backlog wants a positive integer, got ${JSON.stringify(backlogText)}`);
+  }
   return {
     port: Number(portText),
     bind: values.bind ?? '::',
@@ -123,6 +138,8 @@ export function parseStaticArgs(argv: readonly string[]): StaticCliArgs {
     listing: !(values['no-listing'] ?? false),
     dotfiles: values.dotfiles ?? false,
     quiet: values.quiet ?? false,
+    sendTimeout: sendTimeoutText === undefined ? undefined : Math.round(Number(sendTimeoutText) * 1000),
+    backlog: backlogText === undefined ? undefined : Number(backlogText),
     help: values.help ?? false,
   };
 }
@@ -145,6 +162,8 @@ function parse(argv: readonly string[]) {
       'no-listing': { type: 'boolean' },
       dotfiles: { type: 'boolean' },
       quiet: { type: 'boolean' },
+      'send-timeout': { type: 'string' },
+      backlog: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -249,6 +268,8 @@ export async function runStaticCli(argv: readonly string[], options: StaticCliOp
   const serverOptions: HTTPServerOptions = {
     protocolVersion: args.protocol,
     quiet: args.quiet,
+    ...(args.sendTimeout !== undefined ? { sendTimeout: args.sendTimeout } : {}),
+    ...(args.backlog !== undefined ? { backlog: args.backlog } : {}),
     ...(tls ? { tls } : {}),
   };
   const start = async (host: string): Promise<HTTPServer> => {

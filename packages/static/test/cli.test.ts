@@ -179,6 +179,10 @@ describe('srv-static', () => {
       ['-H', 'no colon'],
       ['-H', 'Bad Name: x'],
       ['-d'],
+      ['--send-timeout', 'soon'],
+      ['--send-timeout', '-1'],
+      ['--backlog', '0'],
+      ['--backlog', 'x'],
     ]) {
       const result = await runCli(args);
       expect([args, result.code]).toEqual([args, 2]);
@@ -202,6 +206,8 @@ describe('srv-static', () => {
       '--single',
       '--no-listing',
       '--dotfiles',
+      '--send-timeout',
+      '--backlog',
       '--quiet',
       '--help',
     ]) {

@@ -19,6 +19,10 @@ export type CliCommand =
       readonly interactive: boolean;
       readonly threading: boolean;
       readonly quiet: boolean;
+      /** `--udp-rate N`: replies per second to one source over UDP (undefined: the default, 20). */
+      readonly udpRate: number | undefined;
+      /** `--backlog N`: the kernel's accept queue for TCP (undefined: the default). */
+      readonly backlog: number | undefined;
     }
   | {
       readonly command: 'query';
@@ -31,11 +35,13 @@ export type CliCommand =
 
 export const DEFAULT_PORT = 8765;
 
-export const USAGE = `usage: srv-time serve [port] [-b/--bind host] [--udp] [--service line|daytime|time] [--interactive] [--threading] [-q/--quiet]
+export const USAGE = `usage: srv-time serve [port] [-b/--bind host] [--udp] [--service line|daytime|time] [--interactive] [--threading] [-q/--quiet] [--udp-rate N] [--backlog N]
        srv-time query [host:port] [asctime|seconds|rfc822] [--udp] [--service line|daytime|time]
 
 serve   answer time requests (port ${DEFAULT_PORT}, bind :: dual-stack; --threading handles each in a
-        worker thread; --quiet logs no connection lines)
+        worker thread; --quiet logs no connection lines; over UDP, datagrams from ports below 1024
+        or the server's own port get no answer, and one source gets at most --udp-rate N replies a
+        second, default 20; --backlog N sets the TCP accept queue, default 4096)
 query   ask a server (localhost:${DEFAULT_PORT}, seconds)
 `;
 
@@ -91,11 +97,23 @@ function parseServe(args: string[]): CliCommand {
       interactive: { type: 'boolean', default: false },
       threading: { type: 'boolean', default: false },
       quiet: { type: 'boolean', short: 'q', default: false },
+      'udp-rate': { type: 'string' },
+      backlog: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) return { command: 'help' };
   if (positionals.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[1])}`);
+  const udpRate = values['udp-rate'];
+  if (udpRate !== undefined && !/^\d{1,7}$/.test(udpRate)) {
+    throw new UsageError(
+      `--udp-rate wants a whole number of replies per second, got ${JSON.stringify(udpRate)}`,
+    );
+  }
+  const backlog = values.backlog;
+  if (backlog !== undefined && (!/^\d{1,9}$/.test(backlog) || Number(backlog) < 1)) {
+    throw new UsageError(`--backlog wants a positive integer, got ${JSON.stringify(backlog)}`);
+  }
   const service = parseService(values.service);
   if (values.interactive && (service !== 'line' || values.udp)) {
     throw new UsageError('--interactive applies to the line service over TCP');
@@ -111,6 +129,8 @@ function parseServe(args: string[]): CliCommand {
     interactive: values.interactive,
     threading: values.threading,
     quiet: values.quiet,
+    udpRate: udpRate === undefined ? undefined : Number(udpRate),
+    backlog: backlog === undefined ? undefined : Number(backlog),
   };
 }
 

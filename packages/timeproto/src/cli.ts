@@ -50,6 +50,8 @@ function createServer(command: ServeCommand): BaseServer<unknown> {
     interactive: command.interactive,
     ...(command.quiet ? { logConnections: false } : {}),
     ...(command.threading ? {} : { dispatcher: 'async' as const }),
+    ...(command.udpRate !== undefined ? { udpRate: command.udpRate } : {}),
+    ...(command.backlog !== undefined ? { backlog: command.backlog } : {}),
   };
   const address: [string, number] = [command.bind, command.port];
   if (command.udp) {

@@ -100,10 +100,17 @@ export function formatLogTime(date: Date): string {
   return `${fields.year}-${pad2(fields.month + 1)}-${pad2(fields.day)} ${clockTime(fields)}`;
 }
 
+/** True for a word the line protocol answers with a time (`asctime`, `seconds`, `rfc822`, any case). */
+export function isTimeWord(word: string): boolean {
+  const lower = word.trim().toLowerCase();
+  return lower === 'asctime' || lower === 'seconds' || lower === 'rfc822';
+}
+
 /**
  * The reply to one request line of the tutorial's protocol, newline included. The word is trimmed and
  * matched case-insensitively; anything else gets {@link HELP_TEXT}.
  */
+
 export function answerWord(word: string, date: Date, options: { utc?: boolean } = {}): string {
   switch (word.trim().toLowerCase()) {
     case 'asctime':

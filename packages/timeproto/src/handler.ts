@@ -15,6 +15,7 @@ import {
   encodeRfc868,
   formatDaytime,
   formatLogTime,
+  isTimeWord,
   toClock,
 } from './format.js';
 
@@ -226,6 +227,9 @@ export class TimeDatagramHandler<S = unknown> extends DatagramRequestHandler<S> 
     }
     const newline = data.indexOf(0x0a);
     const word = (newline === -1 ? data : data.subarray(0, newline)).toString('utf8').trim();
+    // Over UDP an unknown word (an empty or 1-byte datagram too) gets no answer: the help text would
+    // make a spoofed datagram worth 190 bytes to its victim. TCP keeps it (a handshake proves the peer).
+    if (!isTimeWord(word)) return;
     await this.wfile.write(answerWord(word, this.settings.clock(), { utc: this.settings.utc }));
   }
 

@@ -19,10 +19,12 @@ export {
   formatRfc822,
   formatSeconds,
   HELP_TEXT,
+  isTimeWord,
   RFC868_EPOCH_OFFSET,
   type TimeWord,
   toClock,
 } from './format.js';
+export { type DropReason, UdpGuard, type UdpGuardOptions } from './guard.js';
 export {
   DaytimeDatagramHandler,
   DaytimeRequestHandler,

@@ -6,13 +6,18 @@ import {
   type BaseServerOptions,
   type DatagramRequest,
   type RequestHandler,
+  type RequestInfo,
+  type SocketAddress,
+  SrvError,
   TCPServer,
   UDPServer,
 } from '@srv/core';
+import { formatLogTime } from './format.js';
+import { UdpGuard, type UdpGuardOptions } from './guard.js';
 import { TimeDatagramHandler, type TimeHandlerOptions, TimeRequestHandler } from './handler.js';
 
 /** Options of {@link TimeServer} and {@link TimeUDPServer}: a server's options plus the handlers' own. */
-export interface TimeServerOptions extends BaseServerOptions, TimeHandlerOptions {}
+export interface TimeServerOptions extends BaseServerOptions, TimeHandlerOptions, UdpGuardOptions {}
 
 const ThreadingTCPBase = ThreadingMixIn(TCPServer);
 const ThreadingUDPBase = ThreadingMixIn(UDPServer);
@@ -52,16 +57,44 @@ export class TimeServer6 extends TimeServer {
 /**
  * The line protocol over UDP, threaded like {@link TimeServer}: a datagram holds the word, the reply
  * datagram the answer. The handler defaults to {@link TimeDatagramHandler}.
+ *
+ * UDP sources can be spoofed, so before any handler runs, `verifyRequest` drops datagrams from
+ * source ports below 1024 and from the server's own port (loops with other services or itself,
+ * CVE-2024-2169), and from a source address past its token bucket (`udpRate` per second, `udpBurst`
+ * at once: a reflector for nobody). Drops log one line per source address per minute.
  */
 export class TimeUDPServer extends ThreadingUDPBase {
   static override readonly moduleUrl: string = import.meta.url;
   static override readonly exportName: string = 'TimeUDPServer';
+
+  /** The loop and rate guard that `verifyRequest` consults. */
+  readonly guard: UdpGuard;
 
   constructor(
     address: AddressInput,
     RequestHandlerClass: RequestHandler<DatagramRequest, TimeUDPServer> = TimeDatagramHandler,
     options: TimeServerOptions = {},
   ) {
+    let guard: UdpGuard;
+    try {
+      guard = new UdpGuard(options);
+    } catch (error) {
+      throw new SrvError('SRV_ERR_INVALID_OPTION', (error as Error).message, { cause: error });
+    }
     super(address, RequestHandlerClass as RequestHandler<DatagramRequest, UDPServer>, options);
+    this.guard = guard;
+  }
+
+  /** Refuses looping source ports and sources over their rate (see the class comment). */
+  override verifyRequest(
+    request: DatagramRequest,
+    clientAddress: SocketAddress,
+    info: RequestInfo,
+  ): boolean | Promise<boolean> {
+    const ownPort = (info as { local?: SocketAddress }).local?.port ?? this.address.port;
+    const dropped = this.guard.check(clientAddress, ownPort, (line) =>
+      this.logger.warn(`[${formatLogTime(new Date())}] -- ${line}`),
+    );
+    return dropped === undefined ? super.verifyRequest(request, clientAddress, info) : false;
   }
 }

@@ -39,6 +39,14 @@ describe('LineReader', () => {
     source.destroy(new Error('boom'));
     await expect(pending).rejects.toThrow('boom');
   });
+
+  it('reports the error of a source that failed before the reader attached, not a clean end', async () => {
+    const source = new PassThrough();
+    source.on('error', () => {});
+    source.destroy(new Error('cut off'));
+    await new Promise((resolve) => source.once('close', resolve));
+    await expect(new LineReader(source).read()).rejects.toThrow('cut off');
+  });
 });
 
 describe('StreamWriter', () => {

@@ -12,7 +12,25 @@ describe('srv-time arguments', () => {
       interactive: false,
       threading: false,
       quiet: false,
+      udpRate: undefined,
+      backlog: undefined,
     });
+  });
+
+  it('serve takes --udp-rate N (0 = no limit) and --backlog N; refuses anything else', () => {
+    expect(parseCli(['serve', '--udp', '--udp-rate', '5', '--backlog', '1024'])).toMatchObject({
+      udpRate: 5,
+      backlog: 1024,
+    });
+    expect(parseCli(['serve', '--udp-rate=0'])).toMatchObject({ udpRate: 0 });
+    for (const bad of [
+      ['--udp-rate', '-1'],
+      ['--udp-rate', 'x'],
+      ['--backlog', '0'],
+      ['--backlog', '1.5'],
+    ]) {
+      expect(() => parseCli(['serve', ...bad])).toThrow(UsageError);
+    }
   });
 
   it('serve takes a port, -b/--bind (brackets allowed) and the flags', () => {
