@@ -23,4 +23,4 @@ const server = http.createServer((req, res) => {
   res.end(entry.body);
 });
 server.keepAliveTimeout = Number(process.env.KEEPALIVE_MS ?? 5000);
-server.listen(Number(process.env.PORT), '127.0.0.1');
+server.listen(Number(process.env.PORT), '127.0.0.1', Number(process.env.BACKLOG ?? 511));
