@@ -39,33 +39,20 @@ export type DispatcherName = 'serial' | 'async';
 
 /**
  * Concurrent handling on the event loop: the Node default. Handlers that block the loop
- * (synchronous work) still stall everything; use `@srv/concurrency` for those.
+ * (synchronous work) still stall everything; use `@srv/concurrency` for those. It runs each request
+ * at once and keeps no books of its own: the server already tracks every request it dispatched, and
+ * drains them before it drains the dispatcher (this runs for every HTTP request, so it stays free).
  */
 export class AsyncDispatcher implements Dispatcher {
   readonly name = 'async';
-  readonly #inFlight = new Set<Promise<void>>();
 
   start(): void {}
 
   dispatch(_request: ServerRequest, run: () => Promise<void>): Promise<void> {
-    const job = run();
-    this.#inFlight.add(job);
-    // then() rather than finally(): one reaction, no extra promise per request.
-    const forget = () => {
-      this.#inFlight.delete(job);
-    };
-    job.then(forget, forget);
-    return job;
+    return run();
   }
 
-  /** Requests being handled now. */
-  get size(): number {
-    return this.#inFlight.size;
-  }
-
-  async drain(): Promise<void> {
-    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
-  }
+  async drain(): Promise<void> {}
 
   async close(): Promise<void> {}
 }

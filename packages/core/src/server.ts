@@ -392,15 +392,27 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
 
   /** Python's `process_request`: gives the request to the dispatcher. */
   processRequest(request: Req, clientAddress: SocketAddress, serverRequest: ServerRequest): Promise<void> {
-    return this.dispatcher.dispatch(serverRequest, async () => {
-      try {
-        await this.finishRequest(request, clientAddress, serverRequest.info);
-      } catch (error) {
-        this.handleError(request, clientAddress, error);
-      } finally {
-        this.shutdownRequest(request, serverRequest);
-      }
-    });
+    return this.dispatcher.dispatch(serverRequest, () =>
+      this.runRequest(request, clientAddress, serverRequest),
+    );
+  }
+
+  /**
+   * Serves a request in this process, as an in-process dispatcher's `run` does: `finishRequest`, a
+   * failure reported through `handleError`, then `shutdownRequest`. Never rejects.
+   */
+  protected async runRequest(
+    request: Req,
+    clientAddress: SocketAddress,
+    serverRequest: ServerRequest,
+  ): Promise<void> {
+    try {
+      await this.finishRequest(request, clientAddress, serverRequest.info);
+    } catch (error) {
+      this.handleError(request, clientAddress, error);
+    } finally {
+      this.shutdownRequest(request, serverRequest);
+    }
   }
 
   /** Python's `finish_request`: runs the handler for one request in this process. */

@@ -330,25 +330,11 @@ export class HTTPServer extends TCPServer {
     serverRequest: ServerRequest,
   ): Promise<void> {
     if (serverRequest.kind !== 'stream') return super.processRequest(request, clientAddress, serverRequest);
-    if (!this.dispatcher.runsElsewhere) return this.#serveHere(request, clientAddress, serverRequest);
+    if (!this.dispatcher.runsElsewhere) return this.runRequest(request, clientAddress, serverRequest);
     if (serverRequest.info.tls && this.dispatcher.handlesTls) {
       return super.processRequest(request, clientAddress, serverRequest);
     }
     return this.#handOff(request, clientAddress, serverRequest);
-  }
-
-  async #serveHere(
-    request: Duplex,
-    clientAddress: SocketAddress,
-    serverRequest: ServerRequest,
-  ): Promise<void> {
-    try {
-      await this.finishRequest(request, clientAddress, serverRequest.info);
-    } catch (error) {
-      this.handleError(request, clientAddress, error);
-    } finally {
-      this.shutdownRequest(request, serverRequest);
-    }
   }
 
   /** Waits here for the first request's head (timeouts as for any connection), then dispatches. */

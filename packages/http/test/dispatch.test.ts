@@ -10,8 +10,8 @@ import { type Dispatcher, SerialDispatcher } from '@srv/core';
 import { startServer, type TestServer } from '@srv/core/testing';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type * as Api from '../src/index.js';
-import { BaseHTTPRequestHandler, HTTPServer } from '../src/index.js';
-import { exchange, recordingLogger } from './helpers.js';
+import { BaseHTTPRequestHandler } from '../src/index.js';
+import { exchange, recordingLogger, serve } from './helpers.js';
 
 // Worker threads and child processes load the server and handler from built JavaScript.
 const built = new URL('../dist/index.js', import.meta.url).href;
@@ -153,10 +153,7 @@ describe('serial dispatch is per request', () => {
 
   it('answers a request that was half-closed while it waited its turn', async () => {
     const { Handler, events, release } = gatedHandler();
-    const t = await startServer(
-      new HTTPServer(['127.0.0.1', 0], Handler, { dispatcher: 'serial', logger: recordingLogger() }),
-    );
-    onTestFinished(() => t.close());
+    const t = await serve(Handler, { dispatcher: 'serial' });
     const slow = exchange(t, 'GET /slow HTTP/1.0\r\n\r\n');
     await expect.poll(() => events).toEqual(['start /slow']);
     const waiting = exchange(t, 'GET /queued HTTP/1.0\r\n\r\n', { end: true });
@@ -171,10 +168,7 @@ describe('serial dispatch is per request', () => {
 
   it('drops a waiting request whose client reset the connection, without running its handler', async () => {
     const { Handler, events, release } = gatedHandler();
-    const t = await startServer(
-      new HTTPServer(['127.0.0.1', 0], Handler, { dispatcher: 'serial', logger: recordingLogger() }),
-    );
-    onTestFinished(() => t.close());
+    const t = await serve(Handler, { dispatcher: 'serial' });
     const slow = exchange(t, 'GET /slow HTTP/1.0\r\n\r\n');
     await expect.poll(() => events).toEqual(['start /slow']);
     const gone = await t.connect();
@@ -192,14 +186,7 @@ describe('serial dispatch is per request', () => {
 
   it('answers 503 beyond its queue limit and keeps serving', async () => {
     const { Handler, release } = gatedHandler();
-    const logger = recordingLogger();
-    const t = await startServer(
-      new HTTPServer(['127.0.0.1', 0], Handler, {
-        dispatcher: new SerialDispatcher({ limit: 1 }),
-        logger,
-      }),
-    );
-    onTestFinished(() => t.close());
+    const t = await serve(Handler, { dispatcher: new SerialDispatcher({ limit: 1 }) });
     const slow = exchange(t, 'GET /slow HTTP/1.0\r\n\r\n');
     const dispatcher = t.server.dispatcher as unknown as { size: number };
     await expect.poll(() => dispatcher.size).toBe(1);
@@ -208,7 +195,7 @@ describe('serial dispatch is per request', () => {
     const refused = await exchange(t, 'GET /refused HTTP/1.0\r\n\r\n');
     expect(refused.startsWith('HTTP/1.1 503 Service Unavailable\r\n')).toBe(true);
     expect(refused).toContain('Connection: close');
-    expect(logger.lines.some((line) => line.includes('requests waiting'))).toBe(true);
+    expect(t.log.some((line) => line.includes('requests waiting'))).toBe(true);
     release();
     const [first, second] = await Promise.all([slow, queued]);
     expect(first.endsWith('/slow')).toBe(true);
