@@ -3,14 +3,7 @@ import { availableParallelism } from 'node:os';
 import { decodeMessage, encodeMessage } from './child-channel.js';
 import { workerEntry } from './entry.js';
 import { createError, deserializeError } from './errors.js';
-import {
-  checkLimits,
-  closeRequest,
-  PoolDispatcher,
-  type PoolJob,
-  type PoolWorker,
-  stallMs,
-} from './pool.js';
+import { checkLimits, closeRequest, PoolDispatcher, type PoolJob, type PoolWorker, stallMs } from './pool.js';
 import { childNameVariable, type FromWorker, type ToWorker } from './protocol.js';
 
 /** Options of {@link forking}. Python's `ForkingMixIn` fields, plus the pool's limits. */

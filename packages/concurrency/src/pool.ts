@@ -283,7 +283,10 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
       setImmediate(() => {
         this.#stallTimer = undefined;
         if (this.#closing || this.#queue.length === 0) return;
-        const wanted = this.stallGrowth(this.#finished !== this.#finishedAtArm, this.#queue.length - this.#starting);
+        const wanted = this.stallGrowth(
+          this.#finished !== this.#finishedAtArm,
+          this.#queue.length - this.#starting,
+        );
         if (wanted === 0) this.#wanted = 0;
         else if (wanted !== undefined) this.#growFor(wanted);
         this.#armStallTimer();
