@@ -15,7 +15,7 @@ interface Envelope {
 }
 
 /** Messages sent as plain JSON: small, and made of JSON values only. */
-const plain = new Set(['conn', 'done', 'ready', 'shutdown', 'stop']);
+const plain = new Set(['conn', 'done', 'ready', 'shutdown', 'stop', 'ping', 'pong']);
 
 /** What goes on the channel for a message. */
 export function encodeMessage<M extends ToWorker | FromWorker>(message: M): M | Envelope {

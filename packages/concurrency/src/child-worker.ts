@@ -1,5 +1,6 @@
 /** Entry of a forking dispatcher's child process. */
 import type net from 'node:net';
+import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
 import { createSecureContext } from 'node:tls';
@@ -31,6 +32,8 @@ const send = (message: FromWorker) => {
 };
 
 let runtime: WorkerRuntime | undefined;
+/** The event loop's figures when the current connection came, for `pong`. */
+let since: EventLoopUtilization = performance.eventLoopUtilization();
 let secureContext: tls.SecureContext | undefined;
 
 process.on('message', (received: ToWorker, handle: unknown) => {
@@ -49,6 +52,7 @@ process.on('message', (received: ToWorker, handle: unknown) => {
       );
       break;
     case 'conn': {
+      since = performance.eventLoopUtilization();
       const socket = handle as net.Socket | undefined;
       if (!runtime || !socket) {
         socket?.destroy();
@@ -70,6 +74,10 @@ process.on('message', (received: ToWorker, handle: unknown) => {
     }
     case 'datagram':
       runtime?.serveDatagram(message.id, message.data, message.local, message.remote);
+      break;
+    case 'ping':
+      // Answered by the event loop itself: a handler that blocks it (Python's sleep) cannot answer.
+      send({ t: 'pong', busy: performance.eventLoopUtilization(since).utilization });
       break;
     case 'shutdown':
       runtime?.shutdown();

@@ -283,11 +283,32 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
       setImmediate(() => {
         this.#stallTimer = undefined;
         if (this.#closing || this.#queue.length === 0) return;
-        if (this.#finished === this.#finishedAtArm) this.#growFor(this.#queue.length - this.#starting);
+        const wanted = this.stallGrowth(
+          this.#finished !== this.#finishedAtArm,
+          this.#queue.length - this.#starting,
+        );
+        if (wanted === 0) this.#wanted = 0;
+        else if (wanted !== undefined) this.#growFor(wanted);
         this.#armStallTimer();
-      }).unref();
+        // Not unref'd: an unref'd immediate waits for the next I/O event, which a pool whose children
+        // all block may not see for as long as they block.
+      });
     }, stallMs);
     this.#stallTimer.unref();
+  }
+
+  /**
+   * Workers to start for `waiting` requests, asked every `stallMs` while requests wait: `progressed`
+   * tells whether a worker finished one meanwhile. `undefined` leaves the workers already asked for
+   * as they are; 0 cancels those not started yet. Default: one per waiting request once stalled.
+   */
+  protected stallGrowth(progressed: boolean, waiting: number): number | undefined {
+    return progressed ? undefined : waiting;
+  }
+
+  /** The workers serving a request now, for subclasses that judge a stall themselves. */
+  protected get busyWorkers(): W[] {
+    return [...this.#workers].filter((worker) => worker.job !== undefined);
   }
 
   /** Asks for `count` more workers (within the maximum), started a few at a time. */

@@ -21,13 +21,20 @@ export type ToWorker =
       readonly remote: SocketAddress;
     }
   | { readonly t: 'shutdown' }
-  | { readonly t: 'stop' };
+  | { readonly t: 'stop' }
+  /** Forking: is your event loop turning? (a stalled pool asks its busy children) */
+  | { readonly t: 'ping' };
 
 /** What a worker tells its primary. */
 export type FromWorker =
   | { readonly t: 'ready' }
   | { readonly t: 'failed'; readonly error: SerializedError }
   | { readonly t: 'done'; readonly id: number }
+  /**
+   * Forking: the answer to `ping`, with the share of the time since the child got its connection that
+   * its event loop was busy (0 to 1): a handler that waits (I/O, timers) leaves it low.
+   */
+  | { readonly t: 'pong'; readonly busy: number }
   | { readonly t: 'reply'; readonly id: number; readonly data: Uint8Array }
   | {
       readonly t: 'log';

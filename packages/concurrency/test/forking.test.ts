@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSrvError, TCPServer } from '@srv/core';
 import { createTestCertificate, readAll, sendDatagram, startServer } from '@srv/core/testing';
@@ -11,7 +11,15 @@ import {
   ForkingUnixStreamServer,
   forking,
 } from '../src/index.js';
-import { Blocking, HttpBridge, Throwing, UpperDatagram, WhoEcho } from './fixtures/handlers.js';
+import {
+  Blocking,
+  HttpBridge,
+  Throwing,
+  UpperDatagram,
+  Waiting,
+  WhoEcho,
+  Working,
+} from './fixtures/handlers.js';
 import { GreetingHandler, GreetingServer } from './fixtures/other-package/server.js';
 import { handlerModule, lineReader, recordingLogger } from './helpers.js';
 
@@ -217,6 +225,55 @@ describe('forking dispatcher', () => {
     while (dispatcher.size > 1) await once(dispatcher, 'exit');
     expect(dispatcher.size).toBe(1);
     expect(dispatcher.pids.every(isAlive)).toBe(true);
+  });
+
+  it('grows for children whose handlers wait (I/O, timers), though their event loops run', async () => {
+    const dispatcher = forking({ minChildren: 1, maxChildren: 3 });
+    const server = new TCPServer(['127.0.0.1', 0], Waiting, { dispatcher, handlerModule });
+    const t = await startServer(server);
+    onTestFinished(() => t.close());
+    let spawned = 0;
+    dispatcher.on('spawn', () => {
+      spawned += 1;
+    });
+    const answers = await Promise.all(
+      [1, 2, 3].map(async () => {
+        const socket = await t.connect();
+        const lines = lineReader(socket);
+        socket.write('1500\n');
+        expect(await lines.next()).toBe('started\n');
+        return JSON.parse(await lines.next()) as { start: number; end: number; pid: number };
+      }),
+    );
+    // The waiting child answers pings with an idle event loop: both queued connections got a child.
+    expect(spawned).toBe(2);
+    expect(new Set(answers.map((answer) => answer.pid)).size).toBe(3);
+  });
+
+  it('does not grow beyond one busy child per core while its children keep working', async () => {
+    // Children still busy with their requests (as a cold child is with its first ones) only share the
+    // CPU with new ones: the pool waits for them (a child started per core at most).
+    const cores = availableParallelism();
+    const minChildren = Math.min(cores, 4);
+    const dispatcher = forking({ minChildren, maxChildren: minChildren + 2 });
+    const server = new TCPServer(['127.0.0.1', 0], Working, { dispatcher, handlerModule });
+    const t = await startServer(server);
+    onTestFinished(() => t.close());
+    let spawned = 0;
+    dispatcher.on('spawn', () => {
+      spawned += 1;
+    });
+    await Promise.all(
+      Array.from({ length: minChildren + 2 }, async () => {
+        const socket = await t.connect();
+        const lines = lineReader(socket);
+        socket.write('400\n');
+        expect(await lines.next()).toBe('started\n');
+        expect(JSON.parse(await lines.next())).toHaveProperty('pid');
+      }),
+    );
+    // Without the pings, both waiting connections would have got a child after 50 ms.
+    expect(spawned).toBeLessThanOrEqual(Math.max(0, cores - minChildren));
   });
 
   it('shutdown() waits for in-flight requests; after close() no child process remains', async () => {
