@@ -147,6 +147,11 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
     if (value && !this.res.headersSent) this.res.shouldKeepAlive = false;
   }
 
+  /** True once the status line and headers have gone out (no other answer can follow). */
+  get headersSent(): boolean {
+    return this.res.headersSent;
+  }
+
   /** Python's `protocol_version` as this server speaks it. */
   get protocolVersion(): ProtocolVersion {
     return this.server.protocolVersion;

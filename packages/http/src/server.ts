@@ -20,7 +20,7 @@ import {
   type Problem,
 } from './diagnose.js';
 import { createHttpError } from './errors.js';
-import { escapeControlCharacters, formatLogDate, } from './format.js';
+import { escapeControlCharacters, formatLogDate } from './format.js';
 import {
   type BaseHTTPRequestHandler,
   type HTTPExchange,

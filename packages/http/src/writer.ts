@@ -2,14 +2,12 @@ import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { StreamWriter } from '@srv/core';
 
-const settled: Promise<void> = Promise.resolve();
-
 /**
  * `wfile` of an HTTP handler: core's {@link StreamWriter} over the `ServerResponse`, and the one way a
  * handler writes a body. A write the response takes without asking to wait costs no allocation
  * (core's fast path); one that fills the response's buffer waits until everything written has gone
  * out (or the response closed), and a write to a full or closed response goes core's general way
- * (wait for `drain`, or reject). `end(body)` answers in one write; `pipeFrom(readable)` copies a
+ * (wait for `drain`, or reject). `end(body)` (core's) answers in one write; `pipeFrom(readable)` copies a
  * stream with backpressure and stops reading when the client goes away.
  */
 export class ResponseWriter extends StreamWriter {
@@ -24,27 +22,6 @@ export class ResponseWriter extends StreamWriter {
     const res = this.#res;
     if (res.destroyed || res.writableEnded || res.writableNeedDrain) return super.tryWrite(chunk);
     return res.write(chunk) ? undefined : this.flush();
-  }
-
-  /**
-   * Ends the response, with `body` as its last (or only) bytes: headers and body then leave in one
-   * write. Resolves when the response has finished or closed; nobody need await it.
-   */
-  override end(body?: Uint8Array | string): Promise<void> {
-    const res = this.#res;
-    if (res.writableEnded || res.destroyed) return settled;
-    if (body === undefined) res.end();
-    else res.end(body);
-    if (res.writableFinished) return settled;
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        res.off('finish', done);
-        res.off('close', done);
-        resolve();
-      };
-      res.on('finish', done);
-      res.on('close', done);
-    });
   }
 
   /** True once the whole response has been handed to the system. */

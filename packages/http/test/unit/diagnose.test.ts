@@ -67,7 +67,9 @@ describe('diagnoseParserError', () => {
 
   it('header overflow: 414 for the request line, 431 for a header', () => {
     const line = 'GET /aaaa HTTP/1.1\r\nHost: x\r\n';
-    expect(diagnoseParserError(parserError('HPE_HEADER_OVERFLOW', line), fresh, 65536)).toEqual({ code: 414 });
+    expect(diagnoseParserError(parserError('HPE_HEADER_OVERFLOW', line), fresh, 65536)).toEqual({
+      code: 414,
+    });
     expect(diagnoseOverflow('X-Big: aaaa\r\nHost: x', fresh)).toEqual({ code: 431 });
     // One chunk inside one long line: the request line only while the connection's first line is open.
     expect(diagnoseOverflow('aaaaaaaa', { ...fresh, firstLineOpen: true })).toEqual({ code: 414 });
