@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { BaseHTTPRequestHandler } from '@srv/http';
 import mime from 'mime-types';
 import { StaticError } from './errors.js';
+import { FileRangeStream } from './file-stream.js';
 import { type ListingEntry, renderListingHtml, renderListingJson, wantsJson } from './listing.js';
 import { hasExtension, isHiddenPath, type RequestPath, redirectLocation } from './path.js';
 import { defaultMaxRanges } from './range.js';
@@ -46,9 +47,6 @@ export interface SimpleHTTPOptions {
 
 const allowed = 'GET, HEAD, OPTIONS';
 const allowHeader: ReadonlyArray<readonly [string, string]> = [['Allow', allowed]];
-// What a connection holds of a file it streams is about two chunks (one written and waiting, one read
-// ahead): 64 KiB keeps 200 slow readers of a large file under 30 MB, where 1 MiB chunks cost 330 MB.
-const streamChunk = 64 * 1024;
 
 /**
  * Python's `SimpleHTTPRequestHandler`: serves the files below `directory` for GET and HEAD, with
@@ -281,11 +279,12 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   }
 
   /**
-   * The read stream of one range (both ends inclusive), over an already open file. Tests override it
-   * to watch reads stop when the client leaves.
+   * The read stream of one range (both ends inclusive), over an already open file: reads of 64 KiB
+   * growing to 1 MiB while the client keeps up (file-stream.ts). Tests override it to watch reads stop
+   * when the client leaves.
    */
   protected createReadStream(handle: FileHandle, start: number, end: number): Readable {
-    return handle.createReadStream({ start, end, highWaterMark: streamChunk, autoClose: false });
+    return new FileRangeStream(handle, start, end);
   }
 
   #redirect(location: string): void {
