@@ -2,12 +2,14 @@ import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { StreamWriter } from '@srv/core';
 
+const settled: Promise<void> = Promise.resolve();
+
 /**
  * `wfile` of an HTTP handler: core's {@link StreamWriter} over the `ServerResponse`, and the one way a
  * handler writes a body. A write the response takes without asking to wait costs no allocation
  * (core's fast path); one that fills the response's buffer waits until everything written has gone
  * out (or the response closed), and a write to a full or closed response goes core's general way
- * (wait for `drain`, or reject). `end(body)` (core's) answers in one write; `pipeFrom(readable)` copies a
+ * (wait for `drain`, or reject). `end(body)` answers in one write; `pipeFrom(readable)` copies a
  * stream with backpressure and stops reading when the client goes away.
  */
 export class ResponseWriter extends StreamWriter {
@@ -22,6 +24,20 @@ export class ResponseWriter extends StreamWriter {
     const res = this.#res;
     if (res.destroyed || res.writableEnded || res.writableNeedDrain) return super.tryWrite(chunk);
     return res.write(chunk) ? undefined : this.flush();
+  }
+
+  /**
+   * Ends the response, with `body` as its last (or only) bytes, so headers and a small body leave in
+   * one write. Resolves at once: the server itself sees the response out before it reads the next
+   * request of the connection, and a wait here would cost every response two listeners.
+   */
+  override end(body?: Uint8Array | string): Promise<void> {
+    const res = this.#res;
+    if (!res.writableEnded && !res.destroyed) {
+      if (body === undefined) res.end();
+      else res.end(body);
+    }
+    return settled;
   }
 
   /** True once the whole response has been handed to the system. */

@@ -14,7 +14,7 @@ describe('wfile and sendError, without reaching into res', () => {
         this.endHeaders();
         seen.push(this.headersSent);
         await this.wfile.end('hello');
-        seen.push(this.headersSent, this.wfile.finished);
+        seen.push(this.headersSent, this.wfile.closed);
       }
     }
     const t = await serve(Ending);
