@@ -49,14 +49,11 @@ describe('decodeTarget', () => {
     '/cgi-bin/a%5cb.sh',
     '/cgi-bin\\x.sh',
     'cgi-bin/x.sh',
-  ])(
-    'refuses %j with 400',
-    (target) => {
-      expect(() => decodeTarget(target)).toThrow(
-        expect.objectContaining({ code: 'SRV_ERR_CGI_BAD_REQUEST', status: 400 }),
-      );
-    },
-  );
+  ])('refuses %j with 400', (target) => {
+    expect(() => decodeTarget(target)).toThrow(
+      expect.objectContaining({ code: 'SRV_ERR_CGI_BAD_REQUEST', status: 400 }),
+    );
+  });
 });
 
 describe('matchCgiDirectory', () => {
