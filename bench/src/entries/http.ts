@@ -44,7 +44,8 @@ export const httpHello = defineGroup({
   ],
   ratios: [
     { of: 'srv-http', to: 'node-http', goal: { min: 0.95 } },
-    { of: 'srv-http', to: 'python-http', goal: { min: 5 } },
+    // Context, not a goal: Python's speed moves with the machine, and raw Node's ratio to it too.
+    { of: 'srv-http', to: 'python-http' },
     { of: 'srv-http-threading', to: 'python-http' },
     { of: 'fastify', to: 'node-http' },
   ],

@@ -115,10 +115,11 @@ export const staticSmall = defineGroup({
   prepare: (ctx) => prepare(ctx, false),
   entries: entries(true),
   ratios: [
-    { of: 'srv-static', to: 'node-memory', goal: { min: 0.8 } },
+    // The goal's anchor does what srv-static must (one stat per request for the cache check).
+    { of: 'srv-static', to: 'node-memory-stat', goal: { min: 0.8 } },
     { of: 'srv-static', to: 'sirv', goal: { min: 3 } },
     { of: 'node-memory-stat', to: 'node-memory' },
-    { of: 'srv-static', to: 'node-memory-stat' },
+    { of: 'srv-static', to: 'node-memory' },
     { of: 'srv-static', to: 'nginx' },
     { of: 'srv-static', to: 'python-static' },
   ],

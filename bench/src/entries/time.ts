@@ -41,6 +41,7 @@ export const timeOneshot = defineGroup({
   ],
   ratios: [
     { of: 'srv-time', to: 'net-time', goal: { min: 0.9 } },
-    { of: 'srv-time', to: 'python-time', goal: { min: 3 } },
+    // Context, not a goal: Python's speed moves with the machine, and raw Node's ratio to it too.
+    { of: 'srv-time', to: 'python-time' },
   ],
 });

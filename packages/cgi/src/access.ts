@@ -1,5 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import { type CgiError, createCgiError } from './errors.js';
+import type { ResolvedScript } from './path.js';
 import type { UserIds } from './user.js';
 
 /** What stops a user from running a script: the first path it cannot pass, and which permission it lacks. */
@@ -73,4 +75,52 @@ export async function findUnreachablePath(
 /** `mode 0700, owner 0:0`. */
 export function formatOwnership(found: UnreachablePath): string {
   return `mode ${found.mode.toString(8).padStart(4, '0')}, owner ${found.uid}:${found.gid}`;
+}
+
+/**
+ * The system refused to start a script (EACCES): finds out why, for the log and the 403 page. The usual
+ * cause is a server running as root from a checkout under a private directory (root's home, a `chmod
+ * 700` parent), whose scripts run as `nobody`, who cannot enter it.
+ */
+export async function explainRefusal(
+  error: CgiError,
+  command: string,
+  script: ResolvedScript,
+  user: UserIds | undefined,
+  scriptUser: string | number | null,
+): Promise<CgiError> {
+  const ids = user ?? { uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1 };
+  const who =
+    user === undefined
+      ? `the server's own user (uid ${ids.uid})`
+      : typeof scriptUser === 'string'
+        ? `${scriptUser} (uid ${ids.uid})`
+        : `uid ${ids.uid}`;
+  const found = await findUnreachablePath(script.scriptFilename, ids, true).catch(() => undefined);
+  if (found === undefined) {
+    return createCgiError(
+      'SRV_ERR_CGI_FORBIDDEN',
+      `${error.message}: the system refused to start it as ${who}, although the permission bits allow ` +
+        'it (a noexec mount, a security module, or a supplementary group?)',
+      { cause: error },
+    );
+  }
+  const action = found.lacks === 'search' ? 'enter' : found.lacks;
+  const fix =
+    user === undefined
+      ? 'let that user reach it (chmod u+x on each directory above the script, u+rx on the script)'
+      : 'let that user reach it (chmod o+x on each directory above the script, o+rx on the script), keep ' +
+        'the scripts in a directory it can reach, or set scriptUser to a user that can';
+  return createCgiError(
+    'SRV_ERR_CGI_FORBIDDEN',
+    `not allowed to run ${command}: scripts run as ${who}, who cannot ${action} ${found.path} ` +
+      `(${formatOwnership(found)}); ${fix}`,
+    {
+      cause: error,
+      explain:
+        'The user CGI scripts run as cannot reach this script: a directory above it, or the script ' +
+        'itself, does not let that user in. Make the script readable and executable, and every ' +
+        'directory above it searchable, for that user (the server log names the path)',
+    },
+  );
 }

@@ -1,13 +1,15 @@
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { type SimpleHTTPOptions, SimpleHTTPRequestHandler } from '@srv/static';
-import { findUnreachablePath, formatOwnership } from './access.js';
+import { explainRefusal } from './access.js';
 import { buildEnvironment } from './environment.js';
 import { CgiError, createCgiError } from './errors.js';
+import { startScript } from './launcher.js';
 import { ConcurrencyLimiter } from './limiter.js';
+import { type ScriptResponder, serveScript } from './output.js';
 import { type DecodedTarget, decodeTarget, matchCgiDirectory, type ResolvedScript } from './path.js';
-import { forEachLine, type ScriptExit, type ScriptLauncherKind, ScriptProcess } from './process.js';
-import { classifyResponse, HeaderBlockReader, type ScriptHeaders } from './response.js';
+import type { ScriptLauncherKind, ScriptProcess } from './process.js';
+import type { ScriptHeaders } from './response.js';
 import { ScriptCache } from './script-cache.js';
 import { type SpooledBody, spoolBody } from './spool.js';
 import { resolveScriptUser, type UserIds } from './user.js';
@@ -79,56 +81,6 @@ function scriptUserIds(user: string | number | null): UserIds | undefined | Prom
   return ids;
 }
 
-/**
- * The system refused to start a script (EACCES): finds out why, for the log and the 403 page. The usual
- * cause is a server running as root from a checkout under a private directory (root's home, a `chmod
- * 700` parent), whose scripts run as `nobody`, who cannot enter it.
- */
-async function explainRefusal(
-  error: CgiError,
-  command: string,
-  script: ResolvedScript,
-  user: UserIds | undefined,
-  scriptUser: string | number | null,
-): Promise<CgiError> {
-  const ids = user ?? { uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1 };
-  const who =
-    user === undefined
-      ? `the server's own user (uid ${ids.uid})`
-      : typeof scriptUser === 'string'
-        ? `${scriptUser} (uid ${ids.uid})`
-        : `uid ${ids.uid}`;
-  const found = await findUnreachablePath(script.scriptFilename, ids, true).catch(() => undefined);
-  if (found === undefined) {
-    return createCgiError(
-      'SRV_ERR_CGI_FORBIDDEN',
-      `${error.message}: the system refused to start it as ${who}, although the permission bits allow ` +
-        'it (a noexec mount, a security module, or a supplementary group?)',
-      { cause: error },
-    );
-  }
-  const action = found.lacks === 'search' ? 'enter' : found.lacks;
-  const fix =
-    user === undefined
-      ? 'let that user reach it (chmod u+x on each directory above the script, u+rx on the script)'
-      : 'let that user reach it (chmod o+x on each directory above the script, o+rx on the script), keep ' +
-        'the scripts in a directory it can reach, or set scriptUser to a user that can';
-  return createCgiError(
-    'SRV_ERR_CGI_FORBIDDEN',
-    `not allowed to run ${command}: scripts run as ${who}, who cannot ${action} ${found.path} ` +
-      `(${formatOwnership(found)}); ${fix}`,
-    {
-      cause: error,
-      explain:
-        'The user CGI scripts run as cannot reach this script: a directory above it, or the script ' +
-        'itself, does not let that user in. Make the script readable and executable, and every ' +
-        'directory above it searchable, for that user (the server log names the path)',
-    },
-  );
-}
-
-type RequestBody = { length: number; source: Readable; spooled?: SpooledBody };
-
 /** Query words as arguments, the old CGI way (RFC 3875 §4.4): only for a query without `=`. */
 function queryArguments(query: string): string[] {
   if (query === '' || query.includes('=')) return [];
@@ -143,11 +95,16 @@ function queryArguments(query: string): string[] {
   return words;
 }
 
-/** Thrown inside a request to answer with a local redirect's target instead. */
+type RequestBody = { length: number; source: Readable; spooled?: SpooledBody };
+
+/** A local redirect to follow: the new target, and how many have been followed for this request. */
 interface Dispatch {
   readonly target: string;
   readonly depth: number;
 }
+
+const allowHeaders: ReadonlyArray<readonly [string, string]> = [['Allow', 'GET, HEAD, OPTIONS']];
+const retryHeaders: ReadonlyArray<readonly [string, string]> = [['Retry-After', '1']];
 
 /**
  * Python's `CGIHTTPRequestHandler`, RFC 3875 complete and safe by default. Paths under
@@ -249,11 +206,10 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     }
     if (decoded === undefined) {
       if (this.command === 'POST' && depth === 0) {
-        this.res.setHeader('Allow', 'GET, HEAD, OPTIONS');
         this.#fail(createCgiError('SRV_ERR_CGI_METHOD_NOT_ALLOWED', `POST to ${decodeTarget(target).path}`));
         return;
       }
-      await this.sendHead(this.command === 'HEAD');
+      await this.sendHead(this.command === 'HEAD', target);
       return;
     }
     let next: Dispatch | undefined;
@@ -274,16 +230,15 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
       );
       return;
     }
-    // A local redirect is a new GET for the new path (RFC 3875 §6.2.2); HEAD stays HEAD.
-    Object.defineProperty(this, 'path', { value: next.target, configurable: true });
-    if (this.command !== 'HEAD') Object.defineProperty(this, 'command', { value: 'GET', configurable: true });
+    // A local redirect is a new GET for the new path (RFC 3875 §6.2.2; HEAD stays HEAD): the target
+    // and depth are arguments, the request as received stays as it was.
     await this.#route(next.target, next.depth);
   }
 
   #fail(error: CgiError): void {
     if (error.status >= 500 || error.code === 'SRV_ERR_CGI_FORBIDDEN') this.logError('%s', error.message);
-    if (this.res.headersSent || this.res.destroyed) {
-      this.res.destroy();
+    if (this.headersSent || this.wfile.closed) {
+      this.wfile.destroy();
       return;
     }
     const messages: Record<number, string> = {
@@ -297,8 +252,13 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
       503: 'Too many CGI scripts running',
       504: 'CGI script did not answer in time',
     };
-    if (error.status === 503) this.res.setHeader('Retry-After', '1');
-    this.sendError(error.status, messages[error.status], error.explain);
+    const headers = error.status === 503 ? retryHeaders : error.status === 405 ? allowHeaders : undefined;
+    this.sendError(error.status, messages[error.status], error.explain, headers);
+  }
+
+  /** The method a script sees: the request's, or GET after a local redirect (HEAD stays HEAD). */
+  #method(depth: number): string {
+    return depth > 0 && this.command !== 'HEAD' ? 'GET' : this.command;
   }
 
   /**
@@ -333,10 +293,9 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
   }
 
   /** The program and arguments that run a script: itself, or its configured interpreter. */
-  #command(script: ResolvedScript, query: string): { command: string; args: string[] } {
+  #command(script: ResolvedScript, query: string, method: string): { command: string; args: string[] } {
     const options = this.cgiOptions;
-    const args =
-      options.queryArgv && (this.command === 'GET' || this.command === 'HEAD') ? queryArguments(query) : [];
+    const args = options.queryArgv && (method === 'GET' || method === 'HEAD') ? queryArguments(query) : [];
     if (script.isExecutable) return { command: script.scriptFilename, args };
     const interpreter = options.interpreters[path.extname(script.scriptFilename).toLowerCase()];
     if (interpreter === undefined) {
@@ -367,7 +326,8 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
       dotfiles: this.options.dotfiles,
     });
     const script = resolving instanceof Promise ? await resolving : resolving;
-    const { command, args } = this.#command(script, decoded.query);
+    const method = this.#method(depth);
+    const { command, args } = this.#command(script, decoded.query, method);
     const userIds = scriptUserIds(options.scriptUser);
     const user = userIds instanceof Promise ? await userIds : userIds;
     const bodyOrPromise = this.#requestBody(depth);
@@ -375,7 +335,7 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     try {
       const environment = buildEnvironment(
         {
-          method: this.command,
+          method,
           target,
           query: decoded.query,
           protocol: this.requestVersion,
@@ -398,16 +358,16 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
       if (release === undefined) {
         const aborted = new AbortController();
         const onClose = () => aborted.abort();
-        this.res.once('close', onClose);
+        this.wfile.stream.once('close', onClose);
         try {
           release = await limiter.acquire(aborted.signal);
         } finally {
-          this.res.off('close', onClose);
+          this.wfile.stream.off('close', onClose);
         }
       }
       let child: ScriptProcess;
       try {
-        const started = ScriptProcess.start({
+        const started = startScript({
           command,
           args,
           cwd: script.directory,
@@ -428,7 +388,8 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
       // The slot is the process's: it is given back when the script has exited, even when the
       // response was complete before that (a script that closed its output and still runs).
       void child.exited.then(release);
-      return await this.#serveScript(child, script, body?.source, depth);
+      const redirect = await serveScript(this.#responder(), child, script.scriptName, body?.source, options);
+      return redirect === undefined ? undefined : { target: redirect.location!, depth: depth + 1 };
     } finally {
       await body?.spooled?.close();
     }
@@ -444,282 +405,14 @@ export class CGIHTTPRequestHandler extends SimpleHTTPRequestHandler {
     return limiter;
   }
 
-  async #serveScript(
-    script: ScriptProcess,
-    resolved: ResolvedScript,
-    input: Readable | undefined,
-    depth: number,
-  ): Promise<Dispatch | undefined> {
-    const options = this.cgiOptions;
-    const name = resolved.scriptName;
-    forEachLine(script.stderr, (line) => this.logError('CGI script %s: %s', name, line));
-    if (input && script.stdin) input.pipe(script.stdin);
-
-    let failure: CgiError | undefined;
-    const stop = (error: CgiError) => {
-      failure ??= error;
-      void script.kill(error.message);
+  /** What the script's output needs of this handler (output.ts). */
+  #responder(): ScriptResponder {
+    return {
+      wfile: this.wfile,
+      isHead: this.command === 'HEAD',
+      logError: (format, ...args) => this.logError(format, ...args),
+      sendScriptHeaders: (headers, kind, length) => this.#sendScriptHeaders(headers, kind, length),
     };
-    const onClientGone = () => {
-      if (!this.res.writableFinished)
-        stop(createCgiError('SRV_ERR_CGI_BAD_RESPONSE', `client went away; stopped ${name}`));
-    };
-    this.res.once('close', onClientGone);
-    // Gone already (the connection was cut while the script started): its 'close' has been and gone.
-    if (this.res.destroyed) onClientGone();
-    // The request's ties to the script: the client-gone watch and the request body's pipe.
-    const detach = () => {
-      this.res.off('close', onClientGone);
-      if (input && script.stdin) input.unpipe(script.stdin);
-    };
-    const overall =
-      options.scriptTimeout > 0
-        ? setTimeout(
-            () =>
-              stop(
-                createCgiError('SRV_ERR_CGI_TIMEOUT', `${name} ran longer than ${options.scriptTimeout} ms`),
-              ),
-            options.scriptTimeout,
-          )
-        : undefined;
-    // Set once the script has answered in full (its stdout ended): from then on the request is done
-    // and the rest (time limit, exit status) is the exit's business.
-    let answered = false;
-    try {
-      let head: { headers: ScriptHeaders; body: Buffer };
-      try {
-        head = await this.#readHead(script, name);
-      } catch (error) {
-        if (!(error instanceof CgiError)) throw error;
-        stop(error);
-        await script.exited;
-        throw failure ?? error;
-      }
-      const kind = classifyResponse(head.headers);
-      if (kind === 'local-redirect') {
-        script.stdout.resume();
-        await script.exited;
-        return { target: head.headers.location!, depth: depth + 1 };
-      }
-      const discard = this.command === 'HEAD';
-      const start = await this.#collectOutput(script.stdout, head.body, () => failure !== undefined);
-      if (start.ended && failure === undefined) {
-        // The whole output is here: one write, framed with its length instead of chunks.
-        this.#sendScriptHeaders(head.headers, kind, start.length);
-        if (discard || start.chunks.length === 0) this.res.end();
-        else this.res.end(start.chunks.length === 1 ? start.chunks[0] : Buffer.concat(start.chunks));
-      } else {
-        this.#sendScriptHeaders(head.headers, kind);
-        for (const chunk of discard ? [] : start.chunks) {
-          const written = this.wfile.tryWrite(chunk);
-          if (written) await written;
-        }
-        if (!start.ended) await this.#copyOutput(script.stdout, discard, () => failure !== undefined);
-      }
-      if (failure) {
-        // The client must not mistake a cut-off body for a complete one.
-        this.res.destroy();
-        const exit = await script.exited;
-        this.logError('%s; script ended by %s', failure.message, exit.signal ?? `status ${exit.code}`);
-        return undefined;
-      }
-      // The script closed its output: the response is complete now, without waiting for the exit
-      // (the script keeps its slot and its time limit until then; how it ended is logged).
-      answered = true;
-      detach();
-      const ended = (exit: ScriptExit) => {
-        if (overall) clearTimeout(overall);
-        const ending = exit.signal ?? `status ${exit.code}`;
-        if (failure) this.logError('%s; script ended by %s', failure.message, ending);
-        else if (exit.code !== 0 || exit.signal !== null)
-          this.logError('CGI script %s exited with %s', name, ending);
-      };
-      if (script.exit) ended(script.exit);
-      else void script.exited.then(ended);
-      return undefined;
-    } catch (error) {
-      if (!script.hasExited) await script.kill(failure?.message ?? 'request failed');
-      if (error instanceof CgiError) throw error;
-      if (failure && this.res.headersSent) {
-        this.res.destroy();
-        const exit = await script.exited;
-        this.logError('%s; script ended by %s', failure.message, exit.signal ?? `status ${exit.code}`);
-        return undefined;
-      }
-      throw failure ?? error;
-    } finally {
-      if (!answered) {
-        if (overall) clearTimeout(overall);
-        detach();
-        if (!script.hasExited) await script.kill('request finished');
-      }
-    }
-  }
-
-  /**
-   * Reads on after the header block, holding the output instead of sending it, for as long as more
-   * of it (or its end) follows within the next event-loop turns and it stays small: a script that
-   * prints a short page and exits is then answered in one write with a Content-Length. A script
-   * that keeps its output open, or writes more than `maxBytes`, is answered as it writes after at
-   * most two turns' delay. Leaves stdout paused unless it ended.
-   */
-  #collectOutput(
-    stdout: Readable,
-    first: Buffer,
-    isStopped: () => boolean,
-    maxBytes = 64 * 1024,
-  ): Promise<{ chunks: Buffer[]; length: number; ended: boolean }> {
-    const chunks = first.length > 0 ? [first] : [];
-    let length = first.length;
-    if (length > maxBytes || stdout.readableEnded || stdout.destroyed) {
-      return Promise.resolve({ chunks, length, ended: stdout.readableEnded });
-    }
-    return new Promise((resolve) => {
-      let turns = 0;
-      let immediate: NodeJS.Immediate | undefined;
-      const finish = (ended: boolean) => {
-        if (immediate) clearImmediate(immediate);
-        stdout.off('data', onData);
-        stdout.off('end', onEnd);
-        stdout.off('close', onClose);
-        if (!ended) stdout.pause();
-        resolve({ chunks, length, ended });
-      };
-      const onData = (chunk: Buffer) => {
-        chunks.push(chunk);
-        length += chunk.length;
-        turns = 0;
-        if (length > maxBytes || isStopped()) finish(false);
-      };
-      const onEnd = () => finish(true);
-      // Destroyed without an end (an error): what was read is sent, and the copy sees the rest.
-      const onClose = () => finish(false);
-      const tick = () => {
-        turns += 1;
-        if (turns >= 2 || isStopped()) {
-          immediate = undefined;
-          finish(false);
-        } else immediate = setImmediate(tick);
-      };
-      stdout.on('data', onData);
-      stdout.once('end', onEnd);
-      stdout.once('close', onClose);
-      immediate = setImmediate(tick);
-      stdout.resume();
-    });
-  }
-
-  /**
-   * Copies the rest of the script's output into the response (or reads and drops it for HEAD), with
-   * backpressure: the script's stdout is paused while the response drains. Resolves when the output
-   * ends or `isStopped()` turns true (the stream is then destroyed); rejects when a write fails.
-   */
-  #copyOutput(stdout: Readable, discard: boolean, isStopped: () => boolean): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let done = false;
-      const finish = (error?: unknown) => {
-        if (done) return;
-        done = true;
-        stdout.off('data', onData);
-        stdout.off('end', onEnd);
-        stdout.off('close', onEnd);
-        stdout.off('error', finish);
-        if (error === undefined) resolve();
-        else reject(error);
-      };
-      const onEnd = () => finish();
-      const onData = (chunk: Buffer) => {
-        if (isStopped()) {
-          stdout.destroy();
-          finish();
-          return;
-        }
-        if (discard) return;
-        const written = this.wfile.tryWrite(chunk);
-        if (written === undefined) return;
-        stdout.pause();
-        written.then(
-          () => {
-            if (!done) stdout.resume();
-          },
-          (error: unknown) => {
-            stdout.destroy();
-            finish(error);
-          },
-        );
-      };
-      if (stdout.readableEnded || stdout.destroyed) {
-        finish(stdout.errored ?? undefined);
-        return;
-      }
-      stdout.on('data', onData);
-      stdout.once('end', onEnd);
-      // A stream destroyed without an end (the script was stopped) ends the copy too.
-      stdout.once('close', onEnd);
-      stdout.once('error', finish);
-      stdout.resume();
-    });
-  }
-
-  /** Reads stdout until the header block ends; 502 on malformed output or early end, 504 on timeout. */
-  #readHead(script: ScriptProcess, name: string): Promise<{ headers: ScriptHeaders; body: Buffer }> {
-    const { stdout } = script;
-    const reader = new HeaderBlockReader(this.cgiOptions.maxScriptHeaderSize);
-    const timeout = this.cgiOptions.scriptHeaderTimeout;
-    return new Promise((resolve, reject) => {
-      const done = () => {
-        clearTimeout(timer);
-        stdout.off('data', onData);
-        stdout.off('end', onEnd);
-        this.res.off('close', onClose);
-      };
-      let settled = false;
-      const settle = (action: () => void) => {
-        if (settled) return;
-        settled = true;
-        done();
-        action();
-      };
-      const onData = (chunk: Buffer) => {
-        try {
-          const head = reader.push(chunk);
-          if (head) {
-            stdout.pause();
-            settle(() => resolve(head));
-          }
-        } catch (error) {
-          settle(() => reject(error));
-        }
-      };
-      const onEnd = () =>
-        settle(() =>
-          reject(
-            createCgiError(
-              'SRV_ERR_CGI_BAD_RESPONSE',
-              reader.length === 0
-                ? `${name} produced no output`
-                : `${name} ended its output before the end of its header block`,
-            ),
-          ),
-        );
-      const onClose = () =>
-        settle(() => reject(createCgiError('SRV_ERR_CGI_BAD_RESPONSE', `client went away; stopped ${name}`)));
-      const timer = setTimeout(
-        () =>
-          settle(() =>
-            reject(
-              createCgiError(
-                'SRV_ERR_CGI_TIMEOUT',
-                `${name} sent no complete header block within ${timeout} ms`,
-              ),
-            ),
-          ),
-        timeout,
-      );
-      stdout.on('data', onData);
-      stdout.once('end', onEnd);
-      this.res.once('close', onClose);
-    });
   }
 
   /** The status line and the script's headers; `contentLength` when the whole body is known. */

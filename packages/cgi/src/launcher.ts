@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
 import {
   dataFd,
   Frame,
@@ -151,7 +152,7 @@ export class ScriptLauncher {
     return this.#child?.pid;
   }
 
-  /** Starts a script through the launcher (see {@link ScriptProcess.start}). */
+  /** Starts a script through the launcher (see {@link startScript}). */
   start(options: ScriptSpawnOptions): ScriptProcess | Promise<ScriptProcess> {
     if (this.#unavailable) return ScriptProcess.spawnDirect(options);
     const ready = this.#ensure();
@@ -360,4 +361,14 @@ let shared: ScriptLauncher | undefined;
 export function sharedLauncher(): ScriptLauncher {
   shared ??= new ScriptLauncher();
   return shared;
+}
+
+/**
+ * Starts a script directly (never through a shell) in its own process group: through the launcher
+ * process unless `options.launcher` is `'direct'` or this is a worker thread. A failure rejects:
+ * `EACCES` becomes `SRV_ERR_CGI_FORBIDDEN` (403), anything else `SRV_ERR_CGI_SPAWN_FAILED` (500).
+ */
+export function startScript(options: ScriptSpawnOptions): ScriptProcess | Promise<ScriptProcess> {
+  if ((options.launcher ?? 'helper') === 'helper' && isMainThread) return sharedLauncher().start(options);
+  return ScriptProcess.spawnDirect(options);
 }

@@ -1,6 +1,7 @@
 import { type BigIntStats, constants } from 'node:fs';
 import { lstat, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { isHiddenPath, isInsideRoot, parseRequestPath, type RequestPath, StaticError } from '@srv/static';
 import { createCgiError } from './errors.js';
 
 /** A request target split into its decoded, collapsed path and its raw query. */
@@ -33,79 +34,30 @@ export function collapsePath(decodedPath: string): string {
   return `/${head.join('/')}${head.length > 0 ? '/' : ''}${last}`;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function hexValue(code: number): number {
-  if (code >= 0x30 && code <= 0x39) return code - 0x30;
-  const lower = code | 0x20;
-  if (lower >= 0x61 && lower <= 0x66) return lower - 0x61 + 10;
-  return -1;
-}
-
 /**
- * Percent-decodes a raw path once into UTF-8 text. llhttp hands bytes ≥ 0x80 through as Latin-1
- * characters, so raw and encoded UTF-8 are both read as bytes first; invalid UTF-8 (an overlong
- * `%c0%ae` is how `..` was once smuggled past IIS) or malformed escapes are a 400.
- */
-export function decodePercent(raw: string): string {
-  const bytes = Buffer.allocUnsafe(raw.length);
-  let length = 0;
-  for (let index = 0; index < raw.length; index += 1) {
-    const code = raw.charCodeAt(index);
-    if (code === 0x25) {
-      const high = hexValue(raw.charCodeAt(index + 1));
-      const low = hexValue(raw.charCodeAt(index + 2));
-      if (high < 0 || low < 0) {
-        throw createCgiError('SRV_ERR_CGI_BAD_REQUEST', 'malformed percent-encoding in the request path');
-      }
-      bytes[length++] = high * 16 + low;
-      index += 2;
-    } else if (code > 0xff) {
-      throw createCgiError('SRV_ERR_CGI_BAD_REQUEST', 'non-byte character in the request path');
-    } else {
-      bytes[length++] = code;
-    }
-  }
-  try {
-    return utf8.decode(bytes.subarray(0, length));
-  } catch (cause) {
-    throw createCgiError('SRV_ERR_CGI_BAD_REQUEST', 'request path is not valid UTF-8', { cause });
-  }
-}
-
-/** True when `text` holds a C0 control character or DEL. */
-function hasControlCharacter(text: string): boolean {
-  for (let index = 0; index < text.length; index += 1) {
-    const code = text.charCodeAt(index);
-    if (code < 0x20 || code === 0x7f) return true;
-  }
-  return false;
-}
-
-/**
- * Decodes a request target once and collapses its path. Decoding happens before collapsing, so an
- * encoded `%2e%2e` or `%2f` cannot hide a `..` from the collapse (the traversal Python's CGI handler
- * once fell to). A NUL (raw or `%00`) anywhere, a control character in the decoded path (`%0a`, `%1b`),
- * or malformed percent-encoding, is a 400.
+ * Decodes a request target with srv-static's one decoder ({@link parseRequestPath}: decode once, then
+ * resolve dot segments clamped at the root), so a path means the same to the CGI host and to the file
+ * server behind it: NUL, control characters, `\`, encoded separators (`%2f`, `%5c`), malformed
+ * percent-encoding and invalid UTF-8 (the overlong `%c0%ae` that once smuggled `..` past IIS) are a
+ * 400. Decoding before collapsing means an encoded `%2e%2e` cannot hide a `..` from the collapse (the
+ * traversal Python's CGI handler once fell to). The query is kept raw; a NUL in it (it becomes
+ * `QUERY_STRING`) is a 400 too.
  */
 export function decodeTarget(target: string): DecodedTarget {
-  const queryAt = target.indexOf('?');
-  const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
-  const query = queryAt === -1 ? '' : target.slice(queryAt + 1);
-  let withoutFragment = rawPath;
-  const hashAt = withoutFragment.indexOf('#');
-  if (hashAt !== -1) withoutFragment = withoutFragment.slice(0, hashAt);
-  if (target.includes('\0') || /%00/i.test(target)) {
+  let parsed: RequestPath;
+  try {
+    parsed = parseRequestPath(target);
+  } catch (cause) {
+    if (!(cause instanceof StaticError)) throw cause;
+    throw createCgiError('SRV_ERR_CGI_BAD_REQUEST', cause.message, { cause });
+  }
+  const query = parsed.query.slice(1);
+  if (query.includes('\0') || /%00/i.test(query)) {
     throw createCgiError('SRV_ERR_CGI_BAD_REQUEST', 'NUL byte in the request target');
   }
-  let decoded = decodePercent(withoutFragment);
-  // PATH_INFO goes into a script's environment and, echoed, into its output and logs: a decoded LF or
-  // ESC there is header or terminal injection waiting to happen. srv-static refuses them the same way.
-  if (hasControlCharacter(decoded)) {
-    throw createCgiError('SRV_ERR_CGI_BAD_REQUEST', 'control character in the request path');
-  }
-  if (!decoded.startsWith('/')) decoded = `/${decoded}`;
-  return { path: collapsePath(decoded), query };
+  const { segments } = parsed;
+  const path = segments.length === 0 ? '/' : `/${segments.join('/')}${parsed.hasTrailingSlash ? '/' : ''}`;
+  return { path, query };
 }
 
 /**
@@ -152,10 +104,6 @@ function isMissing(error: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG' || code === 'ELOOP';
 }
 
-function isInside(child: string, parent: string): boolean {
-  return child.startsWith(parent.endsWith(path.sep) ? parent : `${parent}${path.sep}`);
-}
-
 const executeBits = BigInt(constants.S_IXUSR | constants.S_IXGRP | constants.S_IXOTH);
 
 /**
@@ -199,8 +147,9 @@ export async function locateScript(
     throw createCgiError('SRV_ERR_CGI_NOT_FOUND', `${collapsedPath} is not in a CGI directory`);
   }
   const segments = match.rest === '' ? [] : match.rest.split('/');
-  // Hidden entries are not scripts: a `.git/hooks/*.sample` under cgi-bin is executable.
-  if (!options.dotfiles && segments.some((segment) => segment.startsWith('.'))) {
+  // Hidden entries are not scripts: a `.git/hooks/*.sample` under cgi-bin is executable. The rule is
+  // srv-static's (isHiddenPath: `/.well-known/` is not hidden), over the whole path.
+  if (!options.dotfiles && isHiddenPath(collapsedPath.split('/').filter((segment) => segment !== ''))) {
     throw createCgiError('SRV_ERR_CGI_NOT_FOUND', `${collapsedPath} names a hidden file`);
   }
   let urlPath = match.directory;
@@ -235,13 +184,13 @@ export async function locateScript(
   if (!info.isFile()) throw createCgiError('SRV_ERR_CGI_FORBIDDEN', `${filePath} is not a regular file`);
   const real = await realpath(filePath);
   // The matched directory is the usual home; the others only matter for a symlink between them.
-  if (!isInside(real, matchedReal)) {
+  if (!isInsideRoot(matchedReal, real)) {
     const allowed = await Promise.all(
       cgiDirectories.map((directory) =>
         realpath(path.join(root, ...normalizeCgiDirectory(directory).split('/'))).catch(() => undefined),
       ),
     );
-    if (!allowed.some((directory) => directory !== undefined && isInside(real, directory))) {
+    if (!allowed.some((directory) => directory !== undefined && isInsideRoot(directory, real))) {
       throw createCgiError(
         'SRV_ERR_CGI_FORBIDDEN',
         `${filePath} resolves to ${real}, outside the CGI directories`,

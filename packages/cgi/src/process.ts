@@ -1,10 +1,8 @@
 import type { ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { isMainThread } from 'node:worker_threads';
 import { createCgiError } from './errors.js';
 import { type ScriptCommand, spawnScript, stopGroup } from './group.js';
-import { sharedLauncher } from './launcher.js';
 
 /** A script's child process: stdout and stderr always piped, stdin only when there is a body. */
 type ScriptChild = ChildProcessByStdio<Writable | null, Readable, Readable>;
@@ -93,18 +91,6 @@ export class ScriptProcess implements ScriptStdio {
     this.killedFor ??= reason;
     this.#killing ??= this.#control.stop(this.#killGrace).then(() => this.exited);
     return this.#killing;
-  }
-
-  /**
-   * Starts a script directly (never through a shell) in its own process group: through the launcher
-   * process unless `options.launcher` is `'direct'` or this is a worker thread. A failure rejects:
-   * `EACCES` becomes `SRV_ERR_CGI_FORBIDDEN` (403), anything else `SRV_ERR_CGI_SPAWN_FAILED` (500).
-   */
-  static start(options: ScriptSpawnOptions): ScriptProcess | Promise<ScriptProcess> {
-    if ((options.launcher ?? 'helper') === 'helper' && isMainThread) {
-      return sharedLauncher().start(options);
-    }
-    return ScriptProcess.spawnDirect(options);
   }
 
   /**

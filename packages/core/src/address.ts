@@ -171,3 +171,16 @@ export function listenFds(env: NodeJS.ProcessEnv = process.env, pid: number = pr
   }
   return Array.from({ length: count }, (_, i) => 3 + i);
 }
+
+/** The address a server reports before (or without) binding: what was asked for. */
+export function requestedAddress(requested: ListenAddress): SocketAddress {
+  if (requested.kind === 'inet') {
+    return {
+      family: requested.host.includes(':') ? 'IPv6' : 'IPv4',
+      host: requested.host,
+      port: requested.port,
+    };
+  }
+  if (requested.kind === 'unix') return { family: 'unix', host: requested.path, port: 0 };
+  return { family: 'unix', host: `fd:${requested.fd}`, port: 0 };
+}

@@ -1,7 +1,8 @@
 import { formatAddress } from './address.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { Logger } from './logger.js';
-import type { BaseServer, BaseServerOptions } from './server.js';
+import type { BaseServer } from './server.js';
+import type { BaseServerOptions } from './server-options.js';
 import { loadModuleRef, type WorkerServerSpec } from './worker-spec.js';
 
 type ServerConstructor = new (

@@ -46,5 +46,7 @@ export {
   wrapTls,
 } from './listener.js';
 export { type Logger, silentLogger, stderrLogger } from './logger.js';
-export { BaseServer, type BaseServerOptions, TCPServer, UDPServer, UnixStreamServer } from './server.js';
+export { BaseServer } from './server.js';
+export type { BaseServerOptions } from './server-options.js';
+export { TCPServer, UDPServer, UnixStreamServer } from './servers.js';
 export { loadModuleRef, type ModuleRef, resolveModuleRef, type WorkerServerSpec } from './worker-spec.js';

@@ -8,94 +8,34 @@ import {
   formatAddress,
   type ListenAddress,
   parseAddress,
+  requestedAddress,
   type SocketAddress,
 } from './address.js';
-import { type Dispatcher, type DispatcherName, resolveDispatcher } from './dispatcher.js';
+import { closeTracker, socketErrorLogger, startServiceTimer, tagConnection } from './connection-listeners.js';
+import { type Dispatcher, resolveDispatcher } from './dispatcher.js';
 import { createError, SrvError } from './errors.js';
 import {
   type DatagramRequest,
-  isHandlerClass,
   type RequestHandler,
   type RequestInfo,
   runHandler,
   type ServerRequest,
 } from './handler.js';
+import { Lingering } from './linger.js';
 import {
   type ConnectionInfo,
   type DatagramInfo,
-  DatagramListener,
-  StreamListener,
-  type TlsOptions,
+  type DatagramListener,
+  type StreamListener,
   wrapTls,
 } from './listener.js';
 import { type Logger, stderrLogger } from './logger.js';
-import { type ModuleRef, resolveModuleRef, type WorkerServerSpec } from './worker-spec.js';
+import { RequestQueue } from './request-queue.js';
+import { type BaseServerOptions, type ServerStatics, withStaticDefaults } from './server-options.js';
+import { closeOnAbort, drainWithin } from './shutdown.js';
+import { describeServerForWorker, type WorkerServerSpec } from './worker-spec.js';
 
-/** Options of every server class. Each may also be set as a static field of a subclass (Python's way). */
-export interface BaseServerOptions {
-  /** Where handlers run: `'serial'`, `'async'` (default) or a {@link Dispatcher} (threading, forking). */
-  dispatcher?: DispatcherName | Dispatcher;
-  /** Bind and listen in the constructor. Default true; with false, call `serverBindAndActivate()`. */
-  bindAndActivate?: boolean;
-  /** Milliseconds `handleRequest()` waits before calling `handleTimeout()`; 0 = forever. Default 0. */
-  timeout?: number;
-  /** Milliseconds `shutdown()` lets in-flight requests finish before destroying them. Default 5000. */
-  graceMs?: number;
-  /** Milliseconds between `serviceActions()` calls while serving. Default 500 (Python's poll_interval). */
-  pollInterval?: number;
-  /** Aborting it closes the server. */
-  signal?: AbortSignal;
-  /** Where errors and notices go. Default: stderr. */
-  logger?: Logger;
-  /** `IPv6` makes the empty host mean `::` (Python's `address_family = AF_INET6`). */
-  addressFamily?: AddressFamily;
-  /** Accept IPv6 clients only on an IPv6 address. */
-  ipv6Only?: boolean;
-  /**
-   * Kernel accept queue length (the kernel caps it at `net.core.somaxconn`); also the serial
-   * dispatcher's waiting limit. Default 4096: with 511, a burst of 1000 connects overflows the queue
-   * and clients wait for SYN retransmits (1 s, 3 s, …).
-   */
-  backlog?: number;
-  /** SO_REUSEADDR (Python's `allow_reuse_address`). */
-  allowReuseAddress?: boolean;
-  /** SO_REUSEPORT (Python's `allow_reuse_port`); Node ≥ 22.12 on Linux. */
-  reusePort?: boolean;
-  /** Serve TLS on a stream server (certificate and key). */
-  tls?: TlsOptions;
-  /**
-   * Attach mode: bind nothing; requests are handed in with `attach()` / `attachDatagram()` (what
-   * threading and forking workers use). The address argument is then only reported.
-   */
-  attach?: boolean;
-  /** URL of the built module exporting the handler, for dispatchers that run it in a worker. */
-  handlerModule?: string | URL;
-  /** The handler's export name in `handlerModule` (found by identity when omitted). */
-  handlerExport?: string;
-  /** Structured-cloneable data handed to workers (`server.workerData` there). */
-  workerData?: unknown;
-}
-
-interface ServerStatics {
-  allowReuseAddress?: boolean;
-  reusePort?: boolean;
-  addressFamily?: AddressFamily;
-  backlog?: number;
-  timeout?: number;
-  ipv6Only?: boolean;
-  moduleUrl?: string;
-  exportName?: string;
-}
-
-/** How long `shutdownRequest` lets a half-closed peer read before the connection is cut, and the sweep. */
-const lingerMs = 2000;
-const lingerSweepMs = 500;
 const settledPromise: Promise<void> = Promise.resolve();
-/** The ConnectionInfo of an attached socket, for its shared error listener. */
-const infoKey = Symbol('srv.connectionInfo');
-
-// Options that cannot (or must not) cross to a worker.
-const localOnlyOptions = new Set(['dispatcher', 'signal', 'logger', 'attach', 'bindAndActivate']);
 
 /**
  * Python's `BaseServer`: the lifecycle shared by every server. Binding starts in the constructor;
@@ -132,12 +72,14 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
   protected listener: StreamListener | DatagramListener | undefined;
   readonly #active = new Set<Duplex>();
   /** Half-closed connections and when they are cut if the peer has not closed (`shutdownRequest`). */
-  readonly #lingering = new Map<Duplex, number>();
-  #lingerTimer: NodeJS.Timeout | undefined;
-  /** Requests accepted before `serveForever()`, and how each tells its `attach()` caller about its job. */
-  readonly #pending: Array<{ request: ServerRequest; settle: (job: Promise<void>) => void }> = [];
-  /** `handleRequest()` calls waiting for a request: each starts the job and returns it. */
-  readonly #waiters: Array<(request: ServerRequest | undefined) => Promise<void> | undefined> = [];
+  readonly #lingering = new Lingering();
+  /** Requests waiting for `serveForever()`, and `handleRequest()` calls waiting for a request. */
+  readonly #queue = new RequestQueue();
+  readonly #startJob = (request: ServerRequest): Promise<void> => this.#start(request);
+  readonly #refuse = (request: ServerRequest): Promise<void> => {
+    this.shutdownRequest(request.request as Req, request);
+    return settledPromise;
+  };
   readonly #inFlight = new Set<Promise<void>>();
   #secureContext: tls.SecureContext | undefined;
   #serving = false;
@@ -162,16 +104,7 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
         'the handler must be a BaseRequestHandler subclass or a function',
       );
     }
-    const statics = this.constructor as unknown as ServerStatics;
-    this.options = {
-      ...options,
-      addressFamily: options.addressFamily ?? statics.addressFamily,
-      backlog: options.backlog ?? statics.backlog,
-      timeout: options.timeout ?? statics.timeout,
-      allowReuseAddress: options.allowReuseAddress ?? statics.allowReuseAddress,
-      reusePort: options.reusePort ?? (statics.reusePort || undefined),
-      ipv6Only: options.ipv6Only ?? statics.ipv6Only,
-    };
+    this.options = withStaticDefaults(options, this.constructor as unknown as ServerStatics);
     this.RequestHandlerClass = RequestHandlerClass;
     this.logger = options.logger ?? stderrLogger;
     this.dispatcher = resolveDispatcher(options.dispatcher);
@@ -181,10 +114,7 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
       this.#rejectReady = reject;
     });
     this.ready.catch(() => {});
-    if (options.signal) {
-      if (options.signal.aborted) queueMicrotask(() => void this.close());
-      else options.signal.addEventListener('abort', () => void this.close(), { once: true });
-    }
+    closeOnAbort(options.signal, () => this.close());
     if (options.attach) {
       this.#serving = true;
       this.#activated = Promise.resolve(this.dispatcher.start(this as BaseServer<unknown>)).then(
@@ -234,17 +164,7 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
 
   /** Where the server listens (real port after `ready`; the reported address in attach mode). */
   get address(): SocketAddress {
-    if (this.listener) return this.listener.address;
-    const requested = this.listenAddress;
-    if (requested.kind === 'inet') {
-      return {
-        family: requested.host.includes(':') ? 'IPv6' : 'IPv4',
-        host: requested.host,
-        port: requested.port,
-      };
-    }
-    if (requested.kind === 'unix') return { family: 'unix', host: requested.path, port: 0 };
-    return { family: 'unix', host: `fd:${requested.fd}`, port: 0 };
+    return this.listener ? this.listener.address : requestedAddress(this.listenAddress);
   }
 
   /** Python's `server_address` tuple: `[host, port]`. */
@@ -288,7 +208,7 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
    * Settles when the server is done with it: its handler has finished, or for HTTP every request on it.
    */
   attach(socket: Duplex, info: ConnectionInfo): Promise<void> {
-    (socket as Duplex & { [infoKey]?: ConnectionInfo })[infoKey] = info;
+    tagConnection(socket, info);
     socket.on('error', this.#onSocketError);
     if (this.#shutdown) {
       socket.destroy();
@@ -305,30 +225,9 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
   }
 
   // One function each for every connection (no closures per connection); `this` is the stream.
-  readonly #onSocketError = (() => {
-    const server = this;
-    return function onSocketError(
-      this: Duplex & { [infoKey]?: ConnectionInfo },
-      error: NodeJS.ErrnoException,
-    ) {
-      // Resets and broken pipes are the client's doing; anything else is worth a line.
-      if (error.code === 'ECONNRESET' || error.code === 'EPIPE' || error.code === 'SRV_ERR_TIMEOUT') return;
-      const remote = this[infoKey]?.remote;
-      server.logger.warn(
-        { err: error },
-        `connection error from ${remote ? formatAddress(remote) : 'unknown'}: ${error.message}`,
-      );
-    };
-  })();
+  readonly #onSocketError = socketErrorLogger(() => this.logger);
 
-  readonly #onStreamClose = (() => {
-    const active = this.#active;
-    const lingering = this.#lingering;
-    return function onStreamClose(this: Duplex): void {
-      active.delete(this);
-      lingering.delete(this);
-    };
-  })();
+  readonly #onStreamClose = closeTracker(this.#active, this.#lingering);
 
   /** Hands a datagram to the server (the listener does this; attach-mode owners call it directly). */
   attachDatagram(data: Buffer, info: DatagramInfo): Promise<void> {
@@ -338,15 +237,7 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
   }
 
   #accept(request: ServerRequest): Promise<void> {
-    const waiter = this.#waiters.shift();
-    if (waiter) return waiter(request) ?? settledPromise;
-    if (this.#serving) return this.#start(request);
-    // Not serving yet: the request waits as it would in the kernel's backlog.
-    if (this.#pending.length >= this.backlog) {
-      this.shutdownRequest(request.request as Req, request);
-      return settledPromise;
-    }
-    return new Promise<void>((settle) => this.#pending.push({ request, settle }));
+    return this.#queue.accept(request, this.#serving, this.backlog, this.#startJob, this.#refuse);
   }
 
   /** Processes a request and tracks it until it is over (never rejects). */
@@ -428,35 +319,7 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
     // Half-close, drop whatever the client still sends, and give the peer a moment to read our bytes.
     stream.end();
     stream.resume();
-    this.#linger(stream);
-  }
-
-  /**
-   * Cuts a half-closed connection whose peer has not closed within 2 s (± the 500 ms sweep). One
-   * shared timer for all of them: a timer per connection costs more than the connection's own work
-   * on a one-request-per-connection protocol.
-   */
-  #linger(stream: Duplex): void {
-    if (this.#lingering.has(stream)) return;
-    this.#lingering.set(stream, performance.now() + lingerMs);
-    // Streams the server did not attach (handed to shutdownRequest directly) get their own listener.
-    if (!this.#active.has(stream)) stream.once('close', () => this.#lingering.delete(stream));
-    if (this.#lingerTimer) return;
-    this.#lingerTimer = setInterval(() => {
-      const now = performance.now();
-      for (const [lingered, deadline] of this.#lingering) {
-        if (lingered.destroyed) this.#lingering.delete(lingered);
-        else if (now >= deadline) {
-          this.#lingering.delete(lingered);
-          lingered.destroy();
-        }
-      }
-      if (this.#lingering.size === 0) {
-        clearInterval(this.#lingerTimer);
-        this.#lingerTimer = undefined;
-      }
-    }, lingerSweepMs);
-    this.#lingerTimer.unref();
+    this.#lingering.add(stream, this.#active.has(stream));
   }
 
   /** Python's `handle_error`: logs with the client address; the server keeps serving. */
@@ -485,16 +348,12 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
       this.#resolveServeForever = resolve;
     });
     this.#serving = true;
-    for (const { request, settle } of this.#pending.splice(0)) settle(this.#start(request));
-    const interval = this.options.pollInterval ?? 500;
-    if (interval > 0) {
-      this.#serviceTimer = setInterval(() => {
-        Promise.resolve()
-          .then(() => this.serviceActions())
-          .catch((error: unknown) => this.logger.error({ err: error }, 'serviceActions failed'));
-      }, interval);
-      this.#serviceTimer.unref();
-    }
+    this.#queue.startAll(this.#startJob);
+    this.#serviceTimer = startServiceTimer(
+      this.options.pollInterval ?? 500,
+      () => this.serviceActions(),
+      this.logger,
+    );
     return this.#serveForever;
   }
 
@@ -505,33 +364,12 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
   async handleRequest(options: { timeout?: number } = {}): Promise<boolean> {
     await this.ready;
     if (this.#shutdown) throw createError('SRV_ERR_SERVER_CLOSED', 'the server is shut down');
-    const timeout = options.timeout ?? this.timeout;
-    const pending = this.#pending.shift();
-    if (pending) {
-      const job = this.#start(pending.request);
-      pending.settle(job);
-      await job;
-      return true;
-    }
-    let timer: NodeJS.Timeout | undefined;
-    let waiter: ((request: ServerRequest | undefined) => Promise<void> | undefined) | undefined;
-    const job = await new Promise<Promise<void> | undefined>((resolve) => {
-      waiter = (request) => {
-        const started = request ? this.#start(request) : undefined;
-        resolve(started);
-        return started;
-      };
-      this.#waiters.push(waiter);
-      if (timeout > 0) timer = setTimeout(() => resolve(undefined), timeout);
-    });
-    if (timer) clearTimeout(timer);
-    const index = waiter ? this.#waiters.indexOf(waiter) : -1;
-    if (index !== -1) this.#waiters.splice(index, 1);
-    if (!job) {
+    const taken = await this.#queue.takeOne(this.#startJob, options.timeout ?? this.timeout);
+    if (!taken) {
       await this.handleTimeout();
       return false;
     }
-    await job;
+    await taken.job;
     return true;
   }
 
@@ -555,24 +393,12 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
     await this.ready.catch(() => {});
     this.#serving = false;
     if (this.#serviceTimer) clearInterval(this.#serviceTimer);
-    for (const waiter of this.#waiters.splice(0)) waiter(undefined);
+    this.#queue.wakeWaiters();
     await this.listener?.close();
-    for (const { request, settle } of this.#pending.splice(0)) {
-      this.shutdownRequest(request.request as Req, request);
-      settle(settledPromise);
-    }
+    this.#queue.refuseHeld(this.#refuse);
     this.emit('shutdown');
     const grace = this.options.graceMs ?? 5000;
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'deadline'>((resolve) => {
-      timer = setTimeout(() => resolve('deadline'), grace);
-    });
-    const drained = (async () => {
-      while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
-      await this.dispatcher.drain();
-    })();
-    const outcome = await Promise.race([drained.then(() => 'drained' as const), deadline]);
-    if (timer) clearTimeout(timer);
+    const { outcome, drained } = await drainWithin(this.#inFlight, () => this.dispatcher.drain(), grace);
     if (outcome === 'deadline') {
       this.logger.warn(
         `${this.describe()}: ${this.#active.size} connection(s) still busy after ${grace} ms; closing them`,
@@ -600,6 +426,14 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
     return this.close();
   }
 
+  /**
+   * What a worker needs to rebuild this server in attach mode and run its handler: module references
+   * for the server class and the handler, the bound address, and the cloneable options.
+   */
+  describeForWorker(): Promise<WorkerServerSpec> {
+    return describeServerForWorker(this, BaseServer, this.logger === stderrLogger);
+  }
+
   /** `TCPServer 127.0.0.1:8765`: for logs. */
   describe(): string {
     let where: string;
@@ -609,117 +443,5 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
       where = '(not bound)';
     }
     return `${this.constructor.name} ${where}`;
-  }
-
-  /**
-   * What a worker needs to rebuild this server in attach mode and run its handler: module references
-   * for the server class and the handler, the bound address, and the cloneable options.
-   */
-  async describeForWorker(): Promise<WorkerServerSpec> {
-    const handler = await resolveModuleRef(
-      this.RequestHandlerClass,
-      this.options.handlerModule,
-      this.options.handlerExport,
-      'handler',
-    );
-    const serverClass = findServerModule(this.constructor);
-    const options: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(this.options)) {
-      if (localOnlyOptions.has(key) || typeof value === 'function' || value === undefined) continue;
-      // Node >= 22 refuses to clone URL objects (DataCloneError); `handlerModule` is often one.
-      options[key] = value instanceof URL ? value.href : value;
-    }
-    return {
-      server: serverClass,
-      handler,
-      handlerIsClass: isHandlerClass(this.RequestHandlerClass),
-      address: this.address,
-      options,
-      logsToStderr: this.logger === stderrLogger,
-    };
-  }
-}
-
-function findServerModule(ctor: unknown): ModuleRef {
-  let current = ctor as (ServerStatics & { name?: string }) | null;
-  while (current && current !== BaseServer) {
-    if (Object.hasOwn(current, 'moduleUrl') && Object.hasOwn(current, 'exportName')) {
-      return { url: current.moduleUrl!, exportName: current.exportName! };
-    }
-    current = Object.getPrototypeOf(current) as (ServerStatics & { name?: string }) | null;
-  }
-  throw createError('SRV_ERR_INVALID_HANDLER', 'this server class has no module reference for workers');
-}
-
-/** Python's `TCPServer`: a stream server over TCP (v4, v6, dual-stack), optionally TLS. */
-export class TCPServer extends BaseServer<Duplex> {
-  /** Where workers import this class from (the built module) and under which export. */
-  static readonly moduleUrl: string = import.meta.url;
-  static readonly exportName: string = 'TCPServer';
-
-  constructor(
-    address: AddressInput,
-    RequestHandlerClass: RequestHandler<Duplex, TCPServer>,
-    options: BaseServerOptions = {},
-  ) {
-    super(address, RequestHandlerClass as RequestHandler<Duplex, BaseServer<Duplex>>, options);
-  }
-
-  protected createListener(address: ListenAddress): StreamListener | DatagramListener {
-    return new StreamListener(address, {
-      backlog: this.backlog,
-      ...(this.options.ipv6Only !== undefined ? { ipv6Only: this.options.ipv6Only } : {}),
-      ...(this.options.reusePort !== undefined ? { reusePort: this.options.reusePort } : {}),
-      ...(this.options.allowReuseAddress !== undefined && address.kind === 'inet'
-        ? { allowReuseAddress: this.options.allowReuseAddress }
-        : {}),
-      ...(this.options.tls ? { tls: this.options.tls } : {}),
-      pauseOnConnect: this.dispatcher.pauseOnConnect ?? false,
-    });
-  }
-}
-
-/** Python's `UnixStreamServer`: a stream server on a Unix socket path. */
-export class UnixStreamServer extends TCPServer {
-  static override readonly moduleUrl: string = import.meta.url;
-  static override readonly exportName: string = 'UnixStreamServer';
-
-  constructor(
-    address: AddressInput,
-    RequestHandlerClass: RequestHandler<Duplex, UnixStreamServer>,
-    options: BaseServerOptions = {},
-  ) {
-    const normalised =
-      typeof address === 'string' && !address.startsWith('unix:') ? { path: address } : address;
-    super(normalised, RequestHandlerClass as RequestHandler<Duplex, TCPServer>, options);
-  }
-}
-
-/** Python's `UDPServer`: one request per datagram, v4 or v6. */
-export class UDPServer extends BaseServer<DatagramRequest> {
-  static readonly moduleUrl: string = import.meta.url;
-  static readonly exportName: string = 'UDPServer';
-
-  constructor(
-    address: AddressInput,
-    RequestHandlerClass: RequestHandler<DatagramRequest, UDPServer>,
-    options: BaseServerOptions = {},
-  ) {
-    super(
-      address,
-      RequestHandlerClass as RequestHandler<DatagramRequest, BaseServer<DatagramRequest>>,
-      options,
-    );
-  }
-
-  protected createListener(address: ListenAddress): StreamListener | DatagramListener {
-    return new DatagramListener(address, {
-      ...(this.options.addressFamily ? { addressFamily: this.options.addressFamily } : {}),
-      ...(this.options.ipv6Only !== undefined ? { ipv6Only: this.options.ipv6Only } : {}),
-      ...(this.options.reusePort !== undefined ? { reusePort: this.options.reusePort } : {}),
-      ...(this.options.allowReuseAddress !== undefined
-        ? { allowReuseAddress: this.options.allowReuseAddress }
-        : {}),
-    });
   }
 }

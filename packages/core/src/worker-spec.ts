@@ -1,5 +1,6 @@
 import type { SocketAddress } from './address.js';
 import { createError } from './errors.js';
+import { isHandlerClass } from './handler.js';
 
 /** Where to import a class or function from in another thread or process. */
 export interface ModuleRef {
@@ -86,4 +87,62 @@ export async function loadModuleRef<T = unknown>(ref: ModuleRef): Promise<T> {
     throw createError('SRV_ERR_INVALID_HANDLER', `${ref.url} has no export named ${ref.exportName}`);
   }
   return namespace[ref.exportName] as T;
+}
+
+// Options that cannot (or must not) cross to a worker.
+const localOnlyOptions = new Set(['dispatcher', 'signal', 'logger', 'attach', 'bindAndActivate']);
+
+/** What {@link describeServerForWorker} reads of a server. */
+export interface DescribableServer {
+  readonly RequestHandlerClass: unknown;
+  readonly options: Readonly<{ handlerModule?: string | URL; handlerExport?: string }>;
+  readonly address: SocketAddress;
+}
+
+/**
+ * A server's {@link WorkerServerSpec}: module references for its class (the nearest class from
+ * `server`'s own up to `base` with its own `moduleUrl` and `exportName`) and its handler, the bound
+ * address, and the cloneable options.
+ */
+export async function describeServerForWorker(
+  server: DescribableServer,
+  base: unknown,
+  logsToStderr: boolean,
+): Promise<WorkerServerSpec> {
+  const handler = await resolveModuleRef(
+    server.RequestHandlerClass,
+    server.options.handlerModule,
+    server.options.handlerExport,
+    'handler',
+  );
+  const options: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(server.options)) {
+    if (localOnlyOptions.has(key) || typeof value === 'function' || value === undefined) continue;
+    // Node >= 22 refuses to clone URL objects (DataCloneError); `handlerModule` is often one.
+    options[key] = value instanceof URL ? value.href : value;
+  }
+  return {
+    server: findServerModule(server.constructor, base),
+    handler,
+    handlerIsClass: isHandlerClass(server.RequestHandlerClass),
+    address: server.address,
+    options,
+    logsToStderr,
+  };
+}
+
+function findServerModule(ctor: unknown, base: unknown): ModuleRef {
+  let current = ctor as Referable | null;
+  while (current && current !== base) {
+    if (
+      Object.hasOwn(current, 'moduleUrl') &&
+      Object.hasOwn(current, 'exportName') &&
+      typeof current.moduleUrl === 'string' &&
+      typeof current.exportName === 'string'
+    ) {
+      return { url: current.moduleUrl, exportName: current.exportName };
+    }
+    current = Object.getPrototypeOf(current) as Referable | null;
+  }
+  throw createError('SRV_ERR_INVALID_HANDLER', 'this server class has no module reference for workers');
 }

@@ -165,6 +165,24 @@ describe('lifecycle', () => {
     expect((await readAll(second)).toString()).toBe('two\n');
   });
 
+  it('handleRequest() waits for a request that comes later, and serves it', async () => {
+    let timeouts = 0;
+    class Counted extends TCPServer {
+      override handleTimeout(): void {
+        timeouts += 1;
+      }
+    }
+    const server = new Counted(['127.0.0.1', 0], EchoHandler);
+    const t = await startServer(server, { serve: false });
+    onTestFinished(() => t.close());
+    const handled = server.handleRequest({ timeout: 10_000 });
+    const late = await send(t, 'late\n');
+    late.end();
+    expect(await handled).toBe(true);
+    expect((await readAll(late)).toString()).toBe('late\n');
+    expect(timeouts).toBe(0);
+  });
+
   it('handleRequest({ timeout }) calls handleTimeout() when nothing comes', async () => {
     const timeouts: number[] = [];
     class Timed extends TCPServer {

@@ -1,13 +1,14 @@
-import {
-  type IncomingMessage,
-  type ServerResponse,
-  validateHeaderName,
-  validateHeaderValue,
-} from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { LineReader, type RequestInfo, type SocketAddress, StreamRequestHandler } from '@srv/core';
 import packageJson from '../package.json' with { type: 'json' };
 import { createHttpError } from './errors.js';
+import {
+  defaultErrorMessageFormat,
+  type HTTPExchange,
+  type HTTPHandlerStatics,
+  type ProtocolVersion,
+} from './exchange.js';
 import {
   escapeControlCharacters,
   escapeHtml,
@@ -17,126 +18,36 @@ import {
   formatPercent,
   pythonRepr,
 } from './format.js';
+import {
+  cleanReason,
+  collapseLeadingSlashes,
+  headerValueUnsafe,
+  invalidHeader,
+  isValidLine,
+  safeReasons,
+  validateHeader,
+} from './header-rules.js';
 import { HTTPHeaders } from './headers.js';
+import { type Informational, sendInformational } from './informational.js';
 import { SrvServerResponse } from './response.js';
 import type { HTTPServer } from './server.js';
 import { responses } from './status.js';
 import { ResponseWriter } from './writer.js';
 
-/** Python's `DEFAULT_ERROR_MESSAGE` (3.12+): the page `sendError` renders. */
-export const defaultErrorMessageFormat = `<!DOCTYPE HTML>
-<html lang="en">
-    <head>
-        <meta charset="utf-8">
-        <title>Error response</title>
-    </head>
-    <body>
-        <h1>Error response</h1>
-        <p>Error code: %(code)d</p>
-        <p>Message: %(message)s.</p>
-        <p>Error code explanation: %(code)s - %(explain)s.</p>
-    </body>
-</html>
-`;
+export {
+  defaultErrorMessageFormat,
+  type HTTPExchange,
+  type HTTPHandlerClass,
+  type HTTPHandlerStatics,
+  type ProtocolVersion,
+} from './exchange.js';
 
-/** The HTTP versions a handler can speak. */
-export type ProtocolVersion = 'HTTP/1.0' | 'HTTP/1.1';
-
-/**
- * One request/response pair handed to a handler by {@link HTTPServer}. `body` replaces `req` as the
- * source of `rfile` (CONNECT tunnels read the connection itself); the other fields describe requests
- * Node's parser rejected, which are still answered through a handler.
- */
-export interface HTTPExchange {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
-  readonly body?: Readable;
-  readonly requestline?: string;
-  readonly command?: string;
-  readonly requestVersion?: string;
-}
-
-/** The static fields a handler class can override (Python's class attributes). */
-export interface HTTPHandlerStatics {
-  serverVersion: string;
-  sysVersion: string;
-  protocolVersion: ProtocolVersion;
-  errorMessageFormat: string;
-  errorContentType: string;
-  timeout: number;
-  maxLineLength: number;
-  responses: Readonly<Record<number, readonly [string, string]>>;
-}
-
-/** A class usable as the handler of an {@link HTTPServer}. */
-export type HTTPHandlerClass = (new (
-  request: Duplex,
-  clientAddress: SocketAddress,
-  server: HTTPServer,
-  info?: RequestInfo,
-  exchange?: HTTPExchange,
-) => BaseHTTPRequestHandler) & { protocolVersion?: ProtocolVersion };
-
-// Reason phrases go on the status line: anything outside visible Latin-1 would be rejected by Node
-// (or, in Python, could split the response), so it becomes a space.
-const reasonUnsafe = /[^\t\x20-\x7e\x80-\xff]/g;
 const versionNames: Readonly<Record<string, string>> = { '1.1': 'HTTP/1.1', '1.0': 'HTTP/1.0' };
 let cachedVersion: [string, string, string] = ['', '', ''];
-// Node's rule for status phrases and header values alike: no control character but tab.
-const hasUnsafeFieldChar = /[^\t\x20-\x7e\x80-\xff]/;
 /** What the default `finish()` returns: already settled, so the server need not wait a turn for it. */
 export const resolvedFinish: Promise<void> = Promise.resolve();
-
-function cleanReason(reason: string): string {
-  return hasUnsafeFieldChar.test(reason) ? reason.replace(reasonUnsafe, ' ') : reason;
-}
 // `do${command}` for the methods seen so far (a handful), so a request builds no string to dispatch.
 const methodNames = new Map<string, string>();
-const headerNameToken = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const headerValueUnsafe = /[\r\n\0]/;
-// Phrases of the default table that pass both checks: they skip them on every response.
-const safeReasons = new Set<string>(
-  Object.values(responses)
-    .map(([reason]) => reason)
-    .filter((reason) => !hasUnsafeFieldChar.test(reason) && !headerValueUnsafe.test(reason)),
-);
-
-function collapseLeadingSlashes(location: string): string {
-  return location.replace(/^[/\\]{2,}/, '/');
-}
-
-/** Node's own rules for a header line: the name a token, the value free of control characters. */
-function isValidLine(name: string, value: string): boolean {
-  return headerNameToken.test(name) && !hasUnsafeFieldChar.test(value);
-}
-
-/** The coded error for a header Node would refuse, with Node's own error as its cause. */
-function invalidHeader(name: string, values: readonly string[]): Error {
-  try {
-    validateHeaderName(name);
-    for (const value of values) validateHeaderValue(name, value);
-  } catch (cause) {
-    return createHttpError('SRV_ERR_INVALID_HEADER', `invalid header ${pythonRepr(name)}`, { cause });
-  }
-  return createHttpError('SRV_ERR_INVALID_HEADER', `invalid header ${pythonRepr(name)}`);
-}
-
-function validateHeader(name: string, value: string | readonly string[]): void {
-  if (!headerNameToken.test(name)) {
-    throw createHttpError('SRV_ERR_INVALID_HEADER', `invalid header name ${pythonRepr(name)}`);
-  }
-  for (const item of [value].flat()) {
-    if (headerValueUnsafe.test(item)) {
-      throw createHttpError('SRV_ERR_INVALID_HEADER', `header ${name} contains CR, LF or NUL`);
-    }
-  }
-}
-
-interface Informational {
-  code: number;
-  message: string;
-  headers: Array<[string, string]>;
-}
 
 /**
  * Python's `BaseHTTPRequestHandler`, one instance per request. `handle()` dispatches to
@@ -181,6 +92,9 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
   readonly req: IncomingMessage;
   /** Node's response (an escape hatch; `wfile` writes to it). */
   readonly res: ServerResponse;
+
+  /** The response body: write with backpressure, `end(body)`, `pipeFrom(readable)`. */
+  declare wfile: ResponseWriter;
 
   #body: Readable;
   #requestline: string | undefined;
@@ -231,6 +145,11 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
   set closeConnection(value: boolean) {
     this.#close = value;
     if (value && !this.res.headersSent) this.res.shouldKeepAlive = false;
+  }
+
+  /** True once the status line and headers have gone out (no other answer can follow). */
+  get headersSent(): boolean {
+    return this.res.headersSent;
   }
 
   /** Python's `protocol_version` as this server speaks it. */
@@ -400,7 +319,7 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
     const informational = this.#informational;
     if (informational) {
       this.#informational = undefined;
-      this.#sendInformational(informational);
+      sendInformational(this.res, this.request, informational);
       return;
     }
     if (this.#flushScheduled) return;
@@ -417,34 +336,18 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
     if (!this.res.headersSent) this.res.flushHeaders();
   }
 
-  #sendInformational({ code, message, headers }: Informational): void {
-    const res = this.res;
-    if (res.headersSent) return;
-    if (code === 100 && headers.length === 0) {
-      res.writeContinue();
-      return;
-    }
-    if (code === 103) {
-      const hints: Record<string, string | string[]> = {};
-      for (const [name, value] of headers) {
-        const existing = hints[name];
-        hints[name] = existing === undefined ? value : [...[existing].flat(), value];
-      }
-      if (!('link' in hints) && !('Link' in hints)) hints.link = [];
-      res.writeEarlyHints(hints);
-      return;
-    }
-    let head = `HTTP/1.1 ${code} ${message}\r\n`;
-    for (const [name, value] of headers) head += `${name}: ${value}\r\n`;
-    this.request.write(`${head}\r\n`, 'latin1');
-  }
-
   /**
    * Python's `send_error`: logs `code 404, message …` (unless the server is quiet), then sends an HTML
    * page from `errorMessageFormat` (message and explanation escaped) with `Connection: close`; no body
-   * for 1xx, 204, 205, 304 or HEAD.
+   * for 1xx, 204, 205, 304 or HEAD. `headers` (`[name, value]` pairs) go out with it: `Allow` of a
+   * 405, `Retry-After` of a 503.
    */
-  sendError(code: number, message?: string, explain?: string): void {
+  sendError(
+    code: number,
+    message?: string,
+    explain?: string,
+    headers?: ReadonlyArray<readonly [string, string]>,
+  ): void {
     const [phrase, explanation] = this.statics.responses?.[code] ?? responses[code] ?? ['???', '???'];
     const shortMessage = message ?? phrase;
     const longMessage = explain ?? explanation;
@@ -454,6 +357,7 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
     // The reason phrase echoes request bytes too: escaped like the page, so markup never comes back raw.
     this.sendResponse(code, cleanReason(escapeHtml(shortMessage, false)));
     this.sendHeader('Connection', 'close');
+    if (headers !== undefined) for (const [name, value] of headers) this.sendHeader(name, value);
     let body: Buffer | undefined;
     if (code >= 200 && code !== 204 && code !== 205 && code !== 304) {
       const content = formatMapping(this.statics.errorMessageFormat, {

@@ -4,7 +4,6 @@ import type { Duplex } from 'node:stream';
 import {
   type AddressInput,
   type BaseServerOptions,
-  type ConnectionInfo,
   type RequestHandler,
   type RequestInfo,
   type ServerRequest,
@@ -12,8 +11,16 @@ import {
   SrvError,
   TCPServer,
 } from '@srv/core';
+import { Connection, connectionKey, type Tagged } from './connection.js';
+import {
+  checkTransferCodings,
+  diagnoseParserError,
+  http09Problem,
+  type ParserError,
+  type Problem,
+} from './diagnose.js';
 import { createHttpError } from './errors.js';
-import { escapeControlCharacters, formatLogDate, pythonRepr } from './format.js';
+import { escapeControlCharacters, formatLogDate } from './format.js';
 import {
   type BaseHTTPRequestHandler,
   type HTTPExchange,
@@ -21,8 +28,10 @@ import {
   type ProtocolVersion,
   resolvedFinish,
 } from './handler.js';
-import { isHttp09RequestLine, readRequestHead } from './head.js';
+import { readRequestHead } from './head.js';
 import { SrvServerResponse } from './response.js';
+import { peekFirstChunk, rewriteAbsoluteTarget } from './target.js';
+import { ConnectionTimeouts } from './timeouts.js';
 
 /** Options of {@link HTTPServer}; each also readable as a static field of a subclass. */
 export interface HTTPServerOptions extends BaseServerOptions {
@@ -62,137 +71,8 @@ interface HTTPServerStatics {
   protocolVersion?: ProtocolVersion;
 }
 
-interface ParserError extends Error {
-  code?: string;
-  reason?: string;
-  rawPacket?: Buffer;
-  bytesParsed?: number;
-}
-
-interface Problem {
-  code: number;
-  message?: string;
-  explain?: string;
-  requestline?: string;
-  command?: string;
-}
-
-type Phase = 'idle' | 'reading' | 'active';
 type StreamRequest = Extract<ServerRequest, { kind: 'stream' }>;
-
-const connectionKey = Symbol('srv.http.connection');
 const settledPromise: Promise<void> = Promise.resolve();
-type Tagged = Duplex & { [connectionKey]?: Connection; bytesRead?: number; _httpMessage?: unknown };
-
-/** What srv tracks per connection: the parser can't (it never listens), so timeouts live here. */
-class Connection {
-  readonly socket: Tagged;
-  readonly clientAddress: SocketAddress;
-  readonly info: RequestInfo;
-  readonly started: number;
-  phase: Phase = 'idle';
-  fresh = true;
-  since: number;
-  mark = 0;
-  readingSince = 0;
-  counted = 0;
-  pending = 0;
-  bodyRequest: IncomingMessage | undefined;
-  bodySince = 0;
-  /** The latest request has gone to the dispatcher (a parser error after that is a body error). */
-  dispatched = false;
-  /** Output bytes waiting and taken by the client's TCP stack at the last tick, and when it last took some. */
-  unsent = 0;
-  sent = 0;
-  sendingSince: number;
-  /** The server cut the connection and has said why in the log (no second line for it). */
-  cut = false;
-  /** A request whose framing failed in the bytes that came with its head: answered, never handled. */
-  rejected: { req: IncomingMessage; problem: Problem } | undefined;
-  closing = false;
-  /** The connection's first chunk had no line break: its request line is longer than that chunk. */
-  firstLineOpen = false;
-  /** The next request's handling waits for this (pipelined requests run one after another). */
-  tail: Promise<void> = Promise.resolve();
-  /** What each of its requests is, to the dispatcher. */
-  readonly serverRequest: ServerRequest;
-  readonly done: Promise<void>;
-  readonly #countsItself: boolean;
-
-  constructor(socket: Duplex, clientAddress: SocketAddress, info: RequestInfo) {
-    this.socket = socket as Tagged;
-    this.clientAddress = clientAddress;
-    this.info = info;
-    this.started = performance.now();
-    this.since = this.started;
-    this.sendingSince = this.started;
-    this.#countsItself = typeof this.socket.bytesRead === 'number';
-    this.serverRequest = { kind: 'stream', request: socket, info: info as ConnectionInfo };
-    const ended = new Promise<void>((resolve) => {
-      if (socket.destroyed) resolve();
-      socket.once('close', () => resolve());
-      socket.once('finish', () => resolve());
-    });
-    this.done = ended.then(() => this.#settled());
-  }
-
-  async #settled(): Promise<void> {
-    let tail: Promise<void>;
-    do {
-      tail = this.tail;
-      await tail;
-    } while (tail !== this.tail);
-  }
-
-  /**
-   * Bytes written but not yet taken by the client's TCP stack: the stream's buffer plus libuv's write
-   * queue (which shrinks with every byte the kernel accepts, also within one large write).
-   */
-  unsentBytes(): number {
-    const handle = (this.socket as Tagged & { _handle?: { writeQueueSize?: number } | null })._handle;
-    return this.socket.writableLength + (handle?.writeQueueSize ?? 0);
-  }
-
-  /**
-   * Bytes the kernel has accepted so far (handed to libuv minus what still waits in its queue), for a
-   * socket with a native handle; undefined for other streams (TLS over a relay, worker streams).
-   * A level such as {@link unsentBytes} cannot tell a stalled client from one that reads as fast as
-   * the handler refills the queue: this counter only moves when the client takes bytes.
-   */
-  sentBytes(): number | undefined {
-    const socket = this.socket as Tagged & {
-      _bytesDispatched?: number;
-      _handle?: { writeQueueSize?: number } | null;
-    };
-    const queued = socket._handle?.writeQueueSize;
-    return typeof socket._bytesDispatched === 'number' && typeof queued === 'number'
-      ? socket._bytesDispatched - queued
-      : undefined;
-  }
-
-  /** Bytes received so far: the handle's counter for sockets (the parser reads them in C++). */
-  bytes(): number {
-    return this.#countsItself ? (this.socket.bytesRead ?? 0) : this.counted;
-  }
-
-  countData(): void {
-    if (this.#countsItself) return;
-    this.socket.on('data', (chunk: Buffer | string) => {
-      this.counted += chunk.length;
-    });
-  }
-
-  /** A connection with nothing in flight and no new bytes since its last response. */
-  get idle(): boolean {
-    return this.pending === 0 && this.phase === 'idle' && this.bytes() === this.mark;
-  }
-
-  close(): void {
-    if (this.closing) return;
-    this.closing = true;
-    if (!this.socket.destroyed) this.socket.end();
-  }
-}
 
 const defaults = {
   headersTimeout: 60_000,
@@ -203,21 +83,6 @@ const defaults = {
   maxLineLength: 65536,
   maxHeaderSize: 131072,
 };
-
-const smugglingCodes = new Set([
-  'HPE_UNEXPECTED_CONTENT_LENGTH',
-  'HPE_INVALID_TRANSFER_ENCODING',
-  'HPE_INVALID_CONTENT_LENGTH',
-  'HPE_INVALID_HEADER_TOKEN',
-  'HPE_INVALID_CHUNK_SIZE',
-  'HPE_CR_EXPECTED',
-  'HPE_LF_EXPECTED',
-  'HPE_INVALID_CONSTANT',
-  'HPE_STRICT',
-  'HPE_INVALID_EOF_STATE',
-  'HPE_INVALID_STATUS',
-  'HPE_CLOSED_CONNECTION',
-]);
 
 /**
  * Python's `HTTPServer`: a {@link TCPServer} whose connections are parsed by Node's own HTTP parser
@@ -248,7 +113,7 @@ export class HTTPServer extends TCPServer {
 
   readonly #http: http.Server;
   readonly #connections = new Set<Connection>();
-  #ticker: NodeJS.Timeout | undefined;
+  readonly #timeouts: ConnectionTimeouts;
   #shuttingDown = false;
 
   constructor(address: AddressInput, Handler: HTTPHandlerClass, options: HTTPServerOptions = {}) {
@@ -313,6 +178,18 @@ export class HTTPServer extends TCPServer {
     );
     inner.on('clientError', (error: ParserError, socket: Duplex) => this.#onClientError(error, socket));
     this.#http = inner;
+    this.#timeouts = new ConnectionTimeouts(
+      {
+        headersTimeout: this.headersTimeout,
+        requestTimeout: this.requestTimeout,
+        keepAliveTimeout: this.keepAliveTimeout,
+        sendTimeout: this.sendTimeout,
+        logger: this.logger,
+        quiet: this.quiet,
+        requestTimedOut: (connection) => this.#answerWithoutRequest(connection, { code: 408 }),
+      },
+      this.#connections,
+    );
     this.on('shutdown', () => this.#onShutdown());
   }
 
@@ -792,139 +669,21 @@ export class HTTPServer extends TCPServer {
     this.#sendProblem(handler, problem);
   }
 
-  /** Turns a parser error into Python's answer for the same bytes. */
+  /** Python's answer for what the parser refused (diagnose.ts). */
   #diagnose(error: ParserError, connection: Connection): Problem {
-    const raw = error.rawPacket ? error.rawPacket.toString('latin1') : '';
-    const at = Math.min(Math.max(error.bytesParsed ?? 0, 0), raw.length);
-    const lineStart = raw.lastIndexOf('\n', at - 1) + 1;
-    const lineEnd = raw.indexOf('\n', lineStart);
-    const line = raw.slice(lineStart, lineEnd === -1 ? raw.length : lineEnd).replace(/\r$/, '');
-    switch (error.code) {
-      case 'HPE_HEADER_OVERFLOW':
-        return this.#diagnoseOverflow(raw, connection);
-      case 'HPE_INVALID_METHOD':
-      case 'HPE_INVALID_URL':
-      case 'HPE_INVALID_VERSION':
-        return diagnoseRequestLine(line, this.maxLineLength) ?? { code: 400, requestline: line };
-      case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
-        return { code: 413, explain: error.reason ?? 'Chunk extensions too large' };
-      default: {
-        const startsRequest =
-          (lineStart === 0 && connection.pending === 0) ||
-          raw.slice(Math.max(0, lineStart - 4), lineStart) === '\r\n\r\n';
-        if (startsRequest && /^[A-Za-z]+ \S/.test(line)) {
-          // The parser stopped inside a request line (e.g. a bad version token).
-          const problem = diagnoseRequestLine(line, this.maxLineLength);
-          if (problem) return problem;
-        }
-        if (error.code && smugglingCodes.has(error.code)) {
-          return { code: 400, message: 'Bad Request', explain: error.reason ?? 'Malformed request' };
-        }
-        return { code: 400, message: 'Bad Request', explain: error.reason ?? error.message };
-      }
-    }
-  }
-
-  /**
-   * llhttp counts the request line in `maxHeaderSize`; Python's answer differs (414 for the line, 431
-   * for the headers), so look at where the overflow hit: the bytes before the first line break of
-   * the failing chunk end the line being read.
-   */
-  #diagnoseOverflow(raw: string, connection: Connection): Problem {
-    const newline = raw.indexOf('\n');
-    const tooLarge: Problem = { code: 431 };
-    if (newline === -1) {
-      // One chunk inside one huge line: the request line when the connection's first bytes were
-      // already in it, else a header.
-      return connection.fresh && connection.firstLineOpen ? { code: 414 } : tooLarge;
-    }
-    const head = raw.slice(0, newline).replace(/\r$/, '');
-    return /\sHTTP\/\d+\.\d+$/.test(head) && !head.includes(':') ? { code: 414 } : tooLarge;
+    return diagnoseParserError(error, connection, this.maxLineLength);
   }
 
   #now(): number {
-    return performance.now();
+    return this.#timeouts.now();
   }
 
   #startTicker(): void {
-    if (this.#ticker) return;
-    const limits = [this.headersTimeout, this.requestTimeout, this.keepAliveTimeout, this.sendTimeout].filter(
-      (value) => value > 0,
-    );
-    if (limits.length === 0) return;
-    const interval = Math.min(1000, Math.max(5, Math.floor(Math.min(...limits) / 8)));
-    this.#ticker = setInterval(() => this.#tick(), interval);
-    this.#ticker.unref();
+    this.#timeouts.start();
   }
 
   #stopTicker(): void {
-    if (this.#ticker) clearInterval(this.#ticker);
-    this.#ticker = undefined;
-  }
-
-  #tick(): void {
-    const now = this.#now();
-    for (const connection of this.#connections) {
-      if (connection.socket.destroyed) continue;
-      if (this.sendTimeout > 0 && this.#checkSending(connection, now)) continue;
-      if (connection.closing) continue;
-      if (connection.pending === 0) this.#checkWaiting(connection, now);
-      else if (connection.bodyRequest && !connection.bodyRequest.complete) this.#checkBody(connection, now);
-    }
-  }
-
-  /** Closes a connection whose client has taken no byte of its output for `sendTimeout`; true if so. */
-  #checkSending(connection: Connection, now: number): boolean {
-    const unsent = connection.unsentBytes();
-    const sent = connection.sentBytes();
-    const progressed = sent === undefined ? unsent < connection.unsent : sent !== connection.sent;
-    connection.sent = sent ?? 0;
-    if (unsent === 0 || progressed) {
-      // Nothing waits, or the client took some since the last tick.
-      connection.unsent = unsent;
-      connection.sendingSince = now;
-      return false;
-    }
-    connection.unsent = unsent;
-    if (now - connection.sendingSince < this.sendTimeout) return false;
-    connection.cut = true;
-    connection.closing = true;
-    if (!this.quiet) {
-      this.logger.warn(
-        `${connection.clientAddress.host} - - [${formatLogDate()}] client took no data for ${Math.round(this.sendTimeout / 1000)} s (${unsent} bytes waiting); connection closed`,
-      );
-    }
-    connection.socket.destroy();
-    return true;
-  }
-
-  #checkWaiting(connection: Connection, now: number): void {
-    if (connection.phase === 'idle') {
-      if (connection.bytes() === connection.mark) {
-        const limit = connection.fresh ? this.headersTimeout : this.keepAliveTimeout;
-        if (limit > 0 && now - connection.since >= limit) connection.close();
-        return;
-      }
-      connection.phase = 'reading';
-      connection.readingSince = connection.fresh ? connection.started : now;
-    }
-    const elapsed = now - connection.readingSince;
-    if (
-      (this.headersTimeout > 0 && elapsed >= this.headersTimeout) ||
-      (this.requestTimeout > 0 && elapsed >= this.requestTimeout)
-    ) {
-      this.#answerWithoutRequest(connection, { code: 408 });
-    }
-  }
-
-  #checkBody(connection: Connection, now: number): void {
-    if (this.requestTimeout > 0 && now - connection.bodySince >= this.requestTimeout) {
-      this.logger.warn(
-        `request body from ${connection.clientAddress.host} not complete after ${this.requestTimeout} ms; closing`,
-      );
-      connection.closing = true;
-      connection.socket.destroy();
-    }
+    this.#timeouts.stop();
   }
 
   #onShutdown(): void {
@@ -961,135 +720,6 @@ function settle(value: unknown): Promise<unknown> | undefined {
   return value !== resolvedFinish && typeof (value as PromiseLike<unknown> | undefined)?.then === 'function'
     ? (value as Promise<unknown>)
     : undefined;
-}
-
-/**
- * Waits for a connection's first bytes (undefined when it closes first) and leaves the stream paused.
- * Knowing whether they hold a line break tells a request line that overflows the parser (414) from a
- * header that does (431); llhttp's error only shows the chunk it failed in.
- */
-function peekFirstChunk(socket: Duplex): Promise<Buffer | undefined> {
-  return new Promise((resolve) => {
-    const onData = (chunk: Buffer | string) => {
-      cleanup();
-      socket.pause();
-      resolve(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(undefined);
-    };
-    const cleanup = () => {
-      socket.off('data', onData);
-      socket.off('end', onEnd);
-      socket.off('close', onEnd);
-      socket.off('error', onEnd);
-    };
-    socket.on('data', onData);
-    socket.once('end', onEnd);
-    socket.once('close', onEnd);
-    socket.once('error', onEnd);
-  });
-}
-
-/**
- * An HTTP/0.9 request line (`GET /` and a line break, no version) as the connection's first bytes:
- * the answer (400) it gets at once; undefined for anything else.
- */
-function http09Problem(first: Buffer, maxLineLength: number): Problem | undefined {
-  const newline = first.indexOf(0x0a);
-  if (newline === -1 || !isHttp09RequestLine(first.subarray(0, newline))) return undefined;
-  const line = first.subarray(0, newline).toString('latin1').replace(/\r$/, '');
-  return diagnoseRequestLine(line, maxLineLength) ?? { code: 400, requestline: line };
-}
-
-const absoluteTarget = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(.*)$/s;
-const authorityForm = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::\d{0,5})?$/;
-
-/**
- * RFC 9112 §3.2.2: an absolute-form target (`GET http://host/a.txt?q HTTP/1.1`, what proxies send) is
- * served as its path and query, and its authority replaces any `Host` (§7.2: the target wins). The
- * path is kept byte for byte (no URL normalisation), so every later check sees what was sent.
- * Returns the 400 for a target that is not an http(s) URL with a plain authority.
- */
-function rewriteAbsoluteTarget(req: IncomingMessage): Problem | undefined {
-  const target = req.url ?? '';
-  if (target.charCodeAt(0) === 0x2f || target === '*' || req.method === 'CONNECT') return undefined;
-  const match = absoluteTarget.exec(target);
-  if (!match) return undefined;
-  const scheme = match[1]!.toLowerCase();
-  const authority = match[2]!;
-  if ((scheme !== 'http' && scheme !== 'https') || !authorityForm.test(authority)) {
-    return { code: 400, message: 'Bad Request', explain: 'The absolute-form target is not an http(s) URL' };
-  }
-  const rest = match[3]!;
-  req.url = rest === '' ? '/' : rest.startsWith('?') ? `/${rest}` : rest;
-  const raw: string[] = [];
-  const source = req.rawHeaders;
-  for (let index = 0; index + 1 < source.length; index += 2) {
-    if (source[index]!.toLowerCase() !== 'host') raw.push(source[index]!, source[index + 1]!);
-  }
-  raw.push('Host', authority);
-  req.rawHeaders = raw;
-  req.headers.host = authority;
-  return undefined;
-}
-
-/**
- * llhttp only passes a request whose last transfer coding is `chunked`, and decodes only that one:
- * any coding before it (`gzip, chunked`) is one srv does not implement (RFC 9112 §6.1: 501), and
- * `chunked` twice is bad framing (400).
- */
-function checkTransferCodings(value: string): Problem | undefined {
-  const codings = value
-    .split(',')
-    .map((coding) => coding.trim().toLowerCase())
-    .filter((coding) => coding.length > 0);
-  if (codings.length < 2) return undefined;
-  const first = codings[0]!;
-  if (first === 'chunked') {
-    return { code: 400, message: 'Bad Request', explain: 'chunked applied more than once' };
-  }
-  return {
-    code: 501,
-    message: `Unsupported transfer coding (${pythonRepr(first.split(';')[0]!.trim())})`,
-    explain: 'Only the chunked transfer coding is implemented',
-  };
-}
-
-/** Python's `parse_request` checks of a request line llhttp refused; undefined when none applies. */
-function diagnoseRequestLine(line: string, maxLineLength: number): Problem | undefined {
-  if (line.length + 2 > maxLineLength) return { code: 414, requestline: line };
-  const words = line.split(/[ \t]+/).filter((word) => word.length > 0);
-  const requestline = line;
-  if (words.length === 0)
-    return { code: 400, message: `Bad request syntax (${pythonRepr(line)})`, requestline };
-  if (words.length >= 3) {
-    const version = words[words.length - 1]!;
-    const match = /^HTTP\/(\d+)\.(\d+)$/.exec(version);
-    if (!match) return { code: 400, message: `Bad request version (${pythonRepr(version)})`, requestline };
-    const major = Number(match[1]);
-    if (major >= 2)
-      return { code: 505, message: `Invalid HTTP version (${match[1]}.${match[2]})`, requestline };
-    if (major !== 1 || Number(match[2]) > 1) {
-      // Python accepts any HTTP/1.x; llhttp only 1.0 and 1.1. Name the version either way.
-      return { code: 400, message: `Bad request version (${pythonRepr(version)})`, requestline };
-    }
-  }
-  if (words.length < 2 || words.length > 3) {
-    return { code: 400, message: `Bad request syntax (${pythonRepr(line)})`, requestline };
-  }
-  const command = words[0]!;
-  // A method llhttp knows was refused for something else (e.g. raw non-ASCII bytes in the target): 400.
-  if (
-    /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(command) &&
-    words.length === 3 &&
-    !http.METHODS.includes(command)
-  ) {
-    // A well-formed line with a method llhttp does not know: Python has no do_<METHOD> for it either.
-    return { code: 501, message: `Unsupported method (${pythonRepr(command)})`, requestline, command };
-  }
-  return { code: 400, message: `Bad request syntax (${pythonRepr(line)})`, requestline };
 }
 
 /** Python 3.14's `HTTPSServer`: an {@link HTTPServer} that requires `options.tls`. */

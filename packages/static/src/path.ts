@@ -35,7 +35,7 @@ function hexValue(code: number): number {
 
 /** Decodes one raw path segment exactly once; throws `SRV_ERR_INVALID_PATH` (400) on anything unsafe. */
 export function decodeSegment(raw: string): string {
-  if (!raw.includes('%')) {
+  if (isPlainAscii(raw)) {
     checkDecoded(raw);
     return raw;
   }
@@ -65,6 +65,15 @@ export function decodeSegment(raw: string): string {
   }
   checkDecoded(decoded);
   return decoded;
+}
+
+/** No `%` and nothing above 0x7f: the segment decodes to itself. */
+function isPlainAscii(raw: string): boolean {
+  for (let index = 0; index < raw.length; index++) {
+    const code = raw.charCodeAt(index);
+    if (code === 0x25 || code > 0x7f) return false;
+  }
+  return true;
 }
 
 function checkDecoded(segment: string): void {

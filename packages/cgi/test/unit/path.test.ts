@@ -24,21 +24,36 @@ describe('collapsePath', () => {
 describe('decodeTarget', () => {
   it('decodes once, before collapsing, and keeps the query raw', () => {
     expect(decodeTarget('/cgi-bin/.%2e/.%2e/bin/sh?a=%41')).toEqual({ path: '/bin/sh', query: 'a=%41' });
-    expect(decodeTarget('/cgi-bin%2f..%2fx')).toEqual({ path: '/x', query: '' });
     expect(decodeTarget('/a%2541')).toEqual({ path: '/a%41', query: '' });
     expect(decodeTarget('/caf%C3%A9')).toEqual({ path: '/café', query: '' });
     // llhttp passes raw UTF-8 bytes through as Latin-1 characters.
     expect(decodeTarget(Buffer.from('/café', 'utf8').toString('latin1')).path).toBe('/café');
   });
 
-  it.each(['/cgi-bin/x%00.sh', '/a?b=%00', '/a\0b', '/a%zz', '/a%c0%ae%c0%ae/', '/a\u0100'])(
-    'refuses %j with 400',
-    (target) => {
-      expect(() => decodeTarget(target)).toThrow(
-        expect.objectContaining({ code: 'SRV_ERR_CGI_BAD_REQUEST', status: 400 }),
-      );
-    },
-  );
+  it('keeps a trailing slash, clamps .. at the root and serves /.well-known/ like srv-static', () => {
+    expect(decodeTarget('/cgi-bin/')).toEqual({ path: '/cgi-bin/', query: '' });
+    expect(decodeTarget('/../../cgi-bin/x.sh')).toEqual({ path: '/cgi-bin/x.sh', query: '' });
+    expect(decodeTarget('/.well-known/x?y')).toEqual({ path: '/.well-known/x', query: 'y' });
+  });
+
+  // One decoder for srv-static and srv-cgi: an encoded separator is refused, never decoded into one.
+  it.each([
+    '/cgi-bin/x%00.sh',
+    '/a?b=%00',
+    '/a\0b',
+    '/a%zz',
+    '/a%c0%ae%c0%ae/',
+    '/a\u0100',
+    '/cgi-bin%2f..%2fx',
+    '/cgi-bin/a%2fb.sh',
+    '/cgi-bin/a%5cb.sh',
+    '/cgi-bin\\x.sh',
+    'cgi-bin/x.sh',
+  ])('refuses %j with 400', (target) => {
+    expect(() => decodeTarget(target)).toThrow(
+      expect.objectContaining({ code: 'SRV_ERR_CGI_BAD_REQUEST', status: 400 }),
+    );
+  });
 });
 
 describe('matchCgiDirectory', () => {

@@ -77,6 +77,14 @@ describe('parseRequestPath', () => {
     expect(decodeSegment('plain')).toBe('plain');
     expect(() => decodeSegment('a\u0000b')).toThrow(/control/);
   });
+
+  it('reads raw UTF-8 (llhttp hands its bytes over as Latin-1) like its percent-encoded form', () => {
+    const raw = Buffer.from('café', 'utf8').toString('latin1');
+    expect(decodeSegment(raw)).toBe('café');
+    expect(decodeSegment('caf%C3%A9')).toBe('café');
+    expect(() => decodeSegment(Buffer.from([0xc3, 0x28]).toString('latin1'))).toThrow(/UTF-8/);
+    expect(() => decodeSegment('a\u0100')).toThrow(/non-byte/);
+  });
 });
 
 describe('containment and visibility', () => {

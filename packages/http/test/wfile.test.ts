@@ -1,0 +1,82 @@
+import { PassThrough, Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { BaseHTTPRequestHandler } from '../src/index.js';
+import { exchange, serve, splitResponse } from './helpers.js';
+
+// What static and cgi write with: wfile.end(body), wfile.pipeFrom(readable), sendError(…, headers).
+describe('wfile and sendError, without reaching into res', () => {
+  it('end(body) sends head and body; headersSent tells when the head left', async () => {
+    const seen: boolean[] = [];
+    class Ending extends BaseHTTPRequestHandler {
+      async doGET(): Promise<void> {
+        this.sendResponse(200);
+        this.sendHeader('Content-Length', 5);
+        this.endHeaders();
+        seen.push(this.headersSent);
+        await this.wfile.end('hello');
+        seen.push(this.headersSent, this.wfile.closed);
+      }
+    }
+    const t = await serve(Ending);
+    const response = splitResponse(await exchange(t, 'GET / HTTP/1.1\r\nConnection: close\r\n\r\n'));
+    expect(response.status).toBe('HTTP/1.1 200 OK');
+    expect(response.body).toBe('hello');
+    expect(seen).toEqual([false, true, true]);
+  });
+
+  it('pipeFrom(readable) copies a stream and resolves true at its end', async () => {
+    let result: boolean | undefined;
+    class Piping extends BaseHTTPRequestHandler {
+      async doGET(): Promise<void> {
+        this.sendResponse(200);
+        this.sendHeader('Content-Length', 6);
+        this.endHeaders();
+        result = await this.wfile.pipeFrom(
+          Readable.from([Buffer.from('ab'), Buffer.from('cd'), Buffer.from('ef')]),
+        );
+        await this.wfile.end();
+      }
+    }
+    const t = await serve(Piping);
+    const response = splitResponse(await exchange(t, 'GET / HTTP/1.1\r\nConnection: close\r\n\r\n'));
+    expect(response.body).toBe('abcdef');
+    expect(result).toBe(true);
+  });
+
+  it('pipeFrom: a failing source cuts the response off and reports the error', async () => {
+    const errors: string[] = [];
+    let result: boolean | undefined;
+    class Failing extends BaseHTTPRequestHandler {
+      async doGET(): Promise<void> {
+        this.sendResponse(200);
+        this.sendHeader('Content-Length', 100);
+        this.endHeaders();
+        const source = new PassThrough();
+        source.write('partial');
+        setImmediate(() => source.destroy(new Error('disk gone')));
+        result = await this.wfile.pipeFrom(source, (error) => errors.push(error.message));
+      }
+    }
+    const t = await serve(Failing);
+    const raw = await exchange(t, 'GET / HTTP/1.1\r\nConnection: close\r\n\r\n');
+    // Fewer bytes than Content-Length, then the connection closes: never taken for a whole body.
+    expect(splitResponse(raw).body).toBe('partial');
+    expect(result).toBe(false);
+    expect(errors).toEqual(['disk gone']);
+  });
+
+  it('sendError(code, message, explain, headers) sends the extra headers once', async () => {
+    class Refusing extends BaseHTTPRequestHandler {
+      doPUT(): void {
+        this.sendError(405, undefined, undefined, [['Allow', 'GET, HEAD']]);
+      }
+    }
+    const t = await serve(Refusing);
+    const response = splitResponse(
+      await exchange(t, 'PUT / HTTP/1.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'),
+    );
+    expect(response.status).toBe('HTTP/1.1 405 Method Not Allowed');
+    expect(response.headers.filter((line) => /^allow:/i.test(line))).toEqual(['Allow: GET, HEAD']);
+    expect(response.body).toContain('Error code: 405');
+  });
+});

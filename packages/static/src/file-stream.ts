@@ -1,0 +1,82 @@
+import type { FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+
+/** The first read of a range, and the size a client that makes the copy wait falls back to. */
+export const minChunk = 64 * 1024;
+/** The largest read, for a client that takes everything as fast as it comes. */
+export const maxChunk = 1024 * 1024;
+
+/** Bytes a reader must have taken before its reads grow: more than 200 slow readers take in 10 s. */
+export const rampAfter = 8 * 1024 * 1024;
+/** A wait for the client longer than this (ms) marks a slow reader: reads drop back to 64 KiB. */
+const slowDrainMs = 20;
+
+/**
+ * One range of an open file (both ends inclusive) as a stream whose reads grow while its reader keeps
+ * up. Reads are 64 KiB until the reader has taken 8 MiB; from then on each doubles, up to 1 MiB, as
+ * long as every wait for the client (the copy pauses this stream while the socket drains) ends within
+ * 20 ms; a longer wait drops them back to 64 KiB. A slow reader so holds about two small chunks (200
+ * of them stay well under 64 MB, as with plain 64 KiB reads), while a fast one gets the large reads
+ * that keep a 100 MB download near the loopback's speed. The handle stays open (the caller closes
+ * it); destroying the stream stops reading at once.
+ */
+export class FileRangeStream extends Readable {
+  readonly #handle: FileHandle;
+  #position: number;
+  readonly #start: number;
+  readonly #end: number;
+  #chunk = minChunk;
+  #reading = false;
+  #pausedAt = 0;
+
+  constructor(handle: FileHandle, start: number, end: number) {
+    // highWaterMark 0: nothing is read ahead of what the copy asks for beyond the chunk in flight.
+    super({ highWaterMark: 0 });
+    this.#handle = handle;
+    this.#position = start;
+    this.#start = start;
+    this.#end = end;
+    this.on('pause', () => {
+      this.#pausedAt = performance.now();
+    });
+    this.on('resume', () => {
+      if (this.#pausedAt !== 0 && performance.now() - this.#pausedAt > slowDrainMs) this.#chunk = minChunk;
+    });
+  }
+
+  /** Bytes read from the file so far (as `fs.ReadStream` has it). */
+  get bytesRead(): number {
+    return this.#position - this.#start;
+  }
+
+  override _read(): void {
+    if (this.#reading) return;
+    const remaining = this.#end - this.#position + 1;
+    if (remaining <= 0) {
+      this.push(null);
+      return;
+    }
+    const size = Math.min(this.#chunk, remaining);
+    this.#reading = true;
+    const buffer = Buffer.allocUnsafe(size);
+    this.#handle.read(buffer, 0, size, this.#position).then(
+      ({ bytesRead }) => {
+        this.#reading = false;
+        if (this.destroyed) return;
+        if (bytesRead === 0) {
+          // The file shrank under us: end here (the response is then short and the client sees it).
+          this.push(null);
+          return;
+        }
+        this.#position += bytesRead;
+        if (this.#chunk < maxChunk && this.bytesRead >= rampAfter) this.#chunk *= 2;
+        this.push(bytesRead === size ? buffer : buffer.subarray(0, bytesRead));
+        if (this.#position > this.#end) this.push(null);
+      },
+      (error: Error) => {
+        this.#reading = false;
+        this.destroy(error);
+      },
+    );
+  }
+}

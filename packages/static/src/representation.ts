@@ -1,0 +1,271 @@
+/**
+ * Answering for one file: which representation (a precompressed sibling or the file), the
+ * preconditions (RFC 9110 §13), byte ranges (§14, multipart for several) and the body, from memory or
+ * streamed with backpressure through the handler's `copyfile()`.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import type { BaseHTTPRequestHandler } from '@srv/http';
+import { evaluatePreconditions, isIfRangeSatisfied, lastModifiedMs, makeETag } from './conditional.js';
+import { acceptableCodings, type PrecompressedCoding } from './encoding.js';
+import { type ByteRange, contentRange, resolveRanges } from './range.js';
+import type { CachedFile, FileResolver, FoundFile, Resolved, Root, ServingRules } from './resolver.js';
+
+/** What answering for a file needs of the handler: Python's response methods and its hooks. */
+export interface FileResponder
+  extends Pick<
+    BaseHTTPRequestHandler,
+    | 'headers'
+    | 'wfile'
+    | 'sendResponse'
+    | 'sendHeader'
+    | 'replaceHeader'
+    | 'endHeaders'
+    | 'sendError'
+    | 'dateTimeString'
+  > {
+  guessType(path: string): string;
+  copyfile(source: Readable, outputfile: BaseHTTPRequestHandler['wfile']): Promise<boolean>;
+}
+
+/** The options of the handler that shape a file's answer. */
+export interface FileOptions extends ServingRules {
+  readonly precompressed: boolean;
+  readonly cacheControl?: string | ((urlPath: string) => string | undefined) | undefined;
+  readonly maxRanges: number;
+  readonly cacheMaxFileSize: number;
+}
+
+/** One file's answer, as asked for. */
+export interface FileRequest {
+  readonly resolver: FileResolver;
+  readonly root: Root;
+  readonly found: FoundFile;
+  /** The URL path's segments (for the content type and `cacheControl`). */
+  readonly segments: readonly string[];
+  readonly head: boolean;
+  /** The read stream of one range (both ends inclusive) over an open file. */
+  readonly readRange: (handle: FileHandle, start: number, end: number) => Readable;
+  /** True when the cached bytes may go out without `copyfile()` (it is not overridden). */
+  readonly mayEndFromMemory: boolean;
+}
+
+interface Representation {
+  readonly file: FoundFile;
+  readonly coding: PrecompressedCoding | undefined;
+}
+
+/** Picks the representation: a precompressed sibling the client accepts, else the file itself. */
+function selectRepresentation(
+  handler: FileResponder,
+  request: FileRequest,
+  options: FileOptions,
+): Representation | Promise<Representation> {
+  const file = request.found;
+  if (!options.precompressed) return { file, coding: undefined };
+  const codings = acceptableCodings(handler.headers.get('accept-encoding'));
+  const next = (index: number): Representation | Promise<Representation> => {
+    const coding = codings[index];
+    if (coding === undefined) return { file, coding: undefined };
+    const resolving = request.resolver.resolve(request.root, file.key + coding.suffix, options);
+    const pick = (sibling: Resolved) =>
+      sibling.kind === 'file' ? { file: sibling, coding } : next(index + 1);
+    return resolving instanceof Promise ? resolving.then(pick) : pick(resolving);
+  };
+  return next(0);
+}
+
+function isConditional(handler: FileResponder): boolean {
+  const headers = handler.headers;
+  return (
+    headers.has('if-match') ||
+    headers.has('if-none-match') ||
+    headers.has('if-modified-since') ||
+    headers.has('if-unmodified-since')
+  );
+}
+
+/** Sends the answer for one file (Python's `send_head` and `copyfile` for a file). */
+export async function sendFile(
+  handler: FileResponder,
+  request: FileRequest,
+  options: FileOptions,
+): Promise<void> {
+  const selecting = selectRepresentation(handler, request, options);
+  const { file, coding } = selecting instanceof Promise ? await selecting : selecting;
+  const { segments, head } = request;
+  const contentType = handler.guessType(segments[segments.length - 1] ?? '');
+  const cached =
+    file.cached ??
+    (file.stat.size <= BigInt(options.cacheMaxFileSize)
+      ? await request.resolver.load(file, (ms) => handler.dateTimeString(ms))
+      : undefined);
+  const stat = file.stat;
+  const size = cached ? cached.body.length : Number(stat.size);
+  const etag = cached ? cached.etag : makeETag(stat);
+  const modified = cached ? cached.lastModified : lastModifiedMs(stat);
+  const cacheControl =
+    typeof options.cacheControl === 'function'
+      ? options.cacheControl(`/${segments.join('/')}`)
+      : options.cacheControl;
+
+  // Headers computed from the file go out with replaceHeader(): they replace any configured extra
+  // header of the same name instead of repeating it.
+  const validators = () => {
+    handler.replaceHeader('ETag', etag);
+    handler.replaceHeader('Last-Modified', cached ? cached.httpDate : handler.dateTimeString(modified));
+    if (cacheControl !== undefined) handler.sendHeader('Cache-Control', cacheControl);
+    if (options.precompressed) handler.replaceHeader('Vary', 'Accept-Encoding');
+  };
+  const representationHeaders = (type: string, length: number) => {
+    handler.replaceHeader('Content-Type', type);
+    handler.replaceHeader('Content-Length', String(length));
+    if (coding) handler.replaceHeader('Content-Encoding', coding.coding);
+    handler.replaceHeader('Accept-Ranges', 'bytes');
+    validators();
+    handler.endHeaders();
+  };
+
+  const headers = handler.headers;
+  const precondition = !isConditional(handler)
+    ? 'proceed'
+    : evaluatePreconditions(
+        {
+          'if-match': headers.get('if-match'),
+          'if-none-match': headers.get('if-none-match'),
+          'if-modified-since': headers.get('if-modified-since'),
+          'if-unmodified-since': headers.get('if-unmodified-since'),
+          'cache-control': headers.get('cache-control'),
+        },
+        etag,
+        modified,
+      );
+  if (precondition === 'failed') {
+    handler.sendError(412);
+    return;
+  }
+  if (precondition === 'not-modified') {
+    handler.sendResponse(304);
+    validators();
+    handler.endHeaders();
+    return;
+  }
+
+  let ranges: readonly ByteRange[] | undefined;
+  const rangeHeader = headers.get('range');
+  if (!head && rangeHeader !== undefined && isIfRangeSatisfied(headers.get('if-range'), etag, modified)) {
+    const result = resolveRanges(rangeHeader, size, options.maxRanges);
+    if (result.kind === 'unsatisfiable') {
+      handler.sendResponse(416);
+      handler.replaceHeader('Content-Range', `bytes */${size}`);
+      handler.replaceHeader('Content-Length', '0');
+      validators();
+      handler.endHeaders();
+      return;
+    }
+    if (result.kind === 'partial') ranges = result.ranges;
+  }
+
+  if (ranges === undefined) {
+    handler.sendResponse(200);
+    representationHeaders(contentType, size);
+    if (head) return;
+    await sendBody(handler, request, file, cached, [{ start: 0, end: size - 1 }], undefined);
+    return;
+  }
+
+  if (ranges.length === 1) {
+    const range = ranges[0]!;
+    handler.sendResponse(206);
+    handler.replaceHeader('Content-Range', contentRange(range, size));
+    representationHeaders(contentType, range.end - range.start + 1);
+    await sendBody(handler, request, file, cached, ranges, undefined);
+    return;
+  }
+
+  const boundary = randomBytes(12).toString('hex');
+  const partHeads = ranges.map(
+    (range, index) =>
+      `${index === 0 ? '' : '\r\n'}--${boundary}\r\nContent-Type: ${contentType}\r\n` +
+      `Content-Range: ${contentRange(range, size)}\r\n\r\n`,
+  );
+  const tail = `\r\n--${boundary}--\r\n`;
+  let length = Buffer.byteLength(tail);
+  for (let index = 0; index < ranges.length; index++) {
+    length += Buffer.byteLength(partHeads[index]!) + ranges[index]!.end - ranges[index]!.start + 1;
+  }
+  handler.sendResponse(206);
+  representationHeaders(`multipart/byteranges; boundary=${boundary}`, length);
+  await sendBody(handler, request, file, cached, ranges, { heads: partHeads, tail });
+}
+
+/** The body: from memory in one write (unless `copyfile()` is overridden), else streamed. */
+async function sendBody(
+  handler: FileResponder,
+  request: FileRequest,
+  file: FoundFile,
+  cached: CachedFile | undefined,
+  ranges: readonly ByteRange[],
+  multipart: { heads: readonly string[]; tail: string } | undefined,
+): Promise<void> {
+  if (cached && request.mayEndFromMemory) {
+    const body = cached.body;
+    if (!multipart) {
+      const range = ranges[0]!;
+      void handler.wfile.end(
+        range.start === 0 && range.end === body.length - 1 ? body : body.subarray(range.start, range.end + 1),
+      );
+      return;
+    }
+    const parts: Buffer[] = [];
+    ranges.forEach((range, index) => {
+      parts.push(Buffer.from(multipart.heads[index]!), body.subarray(range.start, range.end + 1));
+    });
+    parts.push(Buffer.from(multipart.tail));
+    void handler.wfile.end(Buffer.concat(parts));
+    return;
+  }
+  await streamRanges(handler, request, file, ranges, multipart);
+}
+
+/**
+ * Streams ranges of a file through `copyfile()`, with backpressure; a client that goes away stops the
+ * read at once (the read stream is destroyed and the descriptor closed).
+ */
+async function streamRanges(
+  handler: FileResponder,
+  request: FileRequest,
+  file: FoundFile,
+  ranges: readonly ByteRange[],
+  multipart: { heads: readonly string[]; tail: string } | undefined,
+): Promise<void> {
+  const wfile = handler.wfile;
+  let handle: FileHandle;
+  try {
+    handle = await fsp.open(file.path, 'r');
+  } catch (error) {
+    wfile.destroy(error as Error);
+    return;
+  }
+  try {
+    const stat = await handle.stat({ bigint: true });
+    if (stat.ino !== file.stat.ino || stat.dev !== file.stat.dev) {
+      wfile.destroy();
+      return;
+    }
+    for (let index = 0; index < ranges.length; index++) {
+      if (wfile.closed) return;
+      if (multipart) wfile.tryWrite(multipart.heads[index]!);
+      const range = ranges[index]!;
+      if (range.end >= range.start) {
+        const stream = request.readRange(handle, range.start, range.end);
+        if (!(await handler.copyfile(stream, wfile))) return;
+      }
+    }
+    void wfile.end(multipart?.tail);
+  } finally {
+    await handle.close().catch(() => {});
+  }
+}

@@ -1,0 +1,60 @@
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { FileRangeStream, maxChunk, minChunk, rampAfter } from '../../src/file-stream.js';
+
+async function fileOf(bytes: Buffer) {
+  const directory = await mkdtemp(join(tmpdir(), 'srv-file-stream-'));
+  onTestFinished(() => rm(directory, { recursive: true, force: true }));
+  const path = join(directory, 'f.bin');
+  await writeFile(path, bytes);
+  const handle = await open(path, 'r');
+  onTestFinished(() => handle.close());
+  return handle;
+}
+
+describe('FileRangeStream', () => {
+  it('reads exactly the range, both ends inclusive', async () => {
+    const bytes = Buffer.from(Array.from({ length: 300_000 }, (_, index) => index % 251));
+    const handle = await fileOf(bytes);
+    const chunks: Buffer[] = [];
+    for await (const chunk of new FileRangeStream(handle, 1000, 250_000)) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).equals(bytes.subarray(1000, 250_001))).toBe(true);
+  });
+
+  it('grows its reads to 1 MiB for a reader that keeps up, after the first 8 MiB', async () => {
+    const size = rampAfter + 8 * maxChunk;
+    const handle = await fileOf(Buffer.alloc(size, 7));
+    const sizes: number[] = [];
+    const stream = new FileRangeStream(handle, 0, size - 1);
+    for await (const chunk of stream) sizes.push((chunk as Buffer).length);
+    expect(sizes.reduce((sum, length) => sum + length, 0)).toBe(size);
+    expect(sizes.slice(0, rampAfter / minChunk).every((length) => length === minChunk)).toBe(true);
+    expect(sizes).toContain(maxChunk);
+    expect(Math.max(...sizes)).toBe(maxChunk);
+  });
+
+  it('stays at 64 KiB for a reader that makes it wait', async () => {
+    const size = rampAfter + 4 * maxChunk;
+    const handle = await fileOf(Buffer.alloc(size, 7));
+    const stream = new FileRangeStream(handle, 0, size - 1);
+    const sizes: number[] = [];
+    let received = 0;
+    await new Promise<void>((resolve, reject) => {
+      stream.on('data', (chunk: Buffer) => {
+        sizes.push(chunk.length);
+        received += chunk.length;
+        // Past the ramp, every chunk makes the stream wait longer than a fast client would.
+        if (received >= rampAfter - minChunk) {
+          stream.pause();
+          setTimeout(() => stream.resume(), 30);
+        }
+      });
+      stream.once('end', resolve);
+      stream.once('error', reject);
+    });
+    expect(received).toBe(size);
+    expect(Math.max(...sizes.slice(rampAfter / minChunk))).toBeLessThanOrEqual(2 * minChunk);
+  });
+});
