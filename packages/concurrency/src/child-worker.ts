@@ -3,7 +3,8 @@ import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
 import { createSecureContext } from 'node:tls';
-import { type TlsOptions, wrapTls } from '@srv/core';
+import type { TlsOptions } from '@srv/core';
+import { wrapTls } from '@srv/core/internal';
 import { decodeMessage, encodeMessage } from './child-channel.js';
 import {
   childNameVariable,

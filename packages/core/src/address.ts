@@ -171,3 +171,12 @@ export function listenFds(env: NodeJS.ProcessEnv = process.env, pid: number = pr
   }
   return Array.from({ length: count }, (_, i) => 3 + i);
 }
+
+/**
+ * The host as logs show it: an IPv4 client of a dual-stack socket (`::ffff:127.0.0.1`) as plain IPv4
+ * (`127.0.0.1`), so the same client reads the same whichever socket it reached.
+ */
+export function displayHost(host: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
+  return mapped ? mapped[1]! : host;
+}
