@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { formatUrl, type SocketAddress } from './address.js';
 import { isSrvError, SrvError } from './errors.js';
 
 /** The exit codes of every srv command (the root README's table). */
@@ -328,10 +329,7 @@ function urlHost(host: string): string {
  * the URL (`, RFC 867 daytime`).
  */
 export function formatBanner(protocol: string, address: BannerAddress, scheme: string, note = ''): string {
-  const url =
-    address.family === 'unix'
-      ? `${scheme}+unix://${encodeURIComponent(address.host)}/`
-      : `${scheme}://${urlHost(address.host)}:${address.port}${scheme.startsWith('http') ? '/' : ''}`;
+  const url = formatUrl(address as SocketAddress, scheme);
   return `Serving ${protocol} on ${address.host} port ${address.port} (${url}${note}) ...`;
 }
 
@@ -349,12 +347,12 @@ export function lanAddress(): string | undefined {
  * The line after the banner when the server listens on every interface (`::`, `0.0.0.0`), whose URL a
  * browser cannot open: where to reach it from this machine and from the network. Empty otherwise.
  * For `http`/`https` it reads `Open http://localhost:8000/ in a browser (from the network: http://192.168.1.5:8000/)`;
- * for other schemes, `Reach it at tcp://localhost:8765 (from the network: tcp://192.168.1.5:8765)`.
+ * for other schemes, `Reach it at tcp://localhost:8765/ (from the network: tcp://192.168.1.5:8765/)`.
  */
 export function formatReachLine(address: BannerAddress, scheme: string, lan = lanAddress()): string {
   if (address.host !== '::' && address.host !== '0.0.0.0') return '';
   const isWeb = scheme === 'http' || scheme === 'https';
-  const url = (host: string) => `${scheme}://${host}:${address.port}${isWeb ? '/' : ''}`;
+  const url = (host: string) => `${scheme}://${host}:${address.port}/`;
   const network = lan === undefined ? '' : ` (from the network: ${url(lan)})`;
   return isWeb
     ? `Open ${url('localhost')} in a browser${network}`
