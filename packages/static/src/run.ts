@@ -282,7 +282,12 @@ async function serve(
   let Base = options.handler ?? SimpleHTTPRequestHandler;
   if (args.cgi && !options.handler) {
     const cgi = await loadCgiHandler();
-    if (!cgi) throw createStaticError('SRV_ERR_CGI_UNAVAILABLE', '--cgi needs @srv/cgi');
+    if (!cgi) {
+      // Its code is for callers of the library; the user reads the sentence. Exit 2: the flag is theirs.
+      const error = createStaticError('SRV_ERR_CGI_UNAVAILABLE', '--cgi needs @srv/cgi');
+      (options.stderr ?? process.stderr).write(`${name}: ${error.message}\n`);
+      return exitCodes.usage;
+    }
     Base = cgi;
   }
   let isDirectory = false;
@@ -341,17 +346,18 @@ async function serve(
       return failed(fallback, '0.0.0.0');
     }
   }
-  const { address } = server;
-  const scheme = tls ? 'https' : 'http';
-  const reach = formatReachLine(address, scheme);
-  stdout.write(`${formatBanner(scheme.toUpperCase(), address, scheme)}\n${reach ? `${reach}\n` : ''}`);
-  const serving = server.serveForever();
+  // Watched before the banner is printed: whoever reads it may signal at once.
   const stop = watchStopSignals({
     ...(options.signal ? { signal: options.signal } : {}),
     onSignal: (signal) => {
       if (signal === 'SIGINT') stdout.write('\nKeyboard interrupt received, exiting.\n');
     },
   });
+  const { address } = server;
+  const scheme = tls ? 'https' : 'http';
+  const reach = formatReachLine(address, scheme);
+  stdout.write(`${formatBanner(scheme.toUpperCase(), address, scheme)}\n${reach ? `${reach}\n` : ''}`);
+  const serving = server.serveForever();
   try {
     await stop.stopped;
     await server.close();

@@ -98,6 +98,8 @@ async function serve(command: ServeCommand): Promise<number> {
     process.stderr.write(`srv-time: ${message}\n`);
     return code;
   }
+  // Watched before the banner is printed: whoever reads it may signal at once.
+  const stop = watchStopSignals();
   const { address } = server;
   const scheme = command.udp ? 'udp' : 'tcp';
   const reach = formatReachLine(address, scheme);
@@ -105,7 +107,6 @@ async function serve(command: ServeCommand): Promise<number> {
     `${formatBanner('TIME', address, scheme, serviceNotes[command.service])}\n${reach ? `${reach}\n` : ''}`,
   );
   const serving = server.serveForever();
-  const stop = watchStopSignals();
   try {
     await stop.stopped;
     await server.close();
