@@ -8,7 +8,6 @@ import {
   usage,
 } from '@srv/core/cli';
 
-
 /** srv-demo's options, declared once: the parser and the help both come from here. */
 export const spec: CommandSpec = {
   name: 'srv-demo',

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import net from 'node:net';
-import { describe, expect, onTestFinished, test } from 'vitest';
 import { UsageError } from '@srv/core/cli';
+import { describe, expect, onTestFinished, test } from 'vitest';
 import { parseCommand } from '../src/args.js';
 import { runDemo, runToEnd } from './helpers.js';
 

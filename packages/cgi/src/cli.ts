@@ -11,7 +11,7 @@ import { CGIHTTPRequestHandler } from './index.js';
 process.exitCode = await runStaticCli(process.argv.slice(2), {
   name: 'srv-cgi',
   summary:
-    'Serve a directory over HTTP and run the CGI scripts (RFC 3875) in its cgi-bin/ and htbin/:\nPython\'s CGIHTTPRequestHandler as a command.',
+    "Serve a directory over HTTP and run the CGI scripts (RFC 3875) in its cgi-bin/ and htbin/:\nPython's CGIHTTPRequestHandler as a command.",
   version: readPackageVersion(import.meta.url),
   handler: CGIHTTPRequestHandler,
 });

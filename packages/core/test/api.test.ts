@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as cli from '../src/cli.js';
 import * as core from '../src/index.js';
-import * as internal from '../src/internal.js';
 import { coreErrorCodes, isSrvError, SrvError } from '../src/index.js';
+import * as internal from '../src/internal.js';
 
 describe('public API', () => {
   it('exports exactly these names', () => {
