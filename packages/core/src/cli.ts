@@ -345,15 +345,20 @@ export function lanAddress(): string | undefined {
 
 /**
  * The line after the banner when the server listens on every interface (`::`, `0.0.0.0`), whose URL a
- * browser cannot open: where to reach it from this machine and from the network. Empty otherwise.
+ * browser cannot open: where to reach it from this machine and from the network (`lan`, default the
+ * first non-internal IPv4 address; `null` for none). Empty otherwise.
  * For `http`/`https` it reads `Open http://localhost:8000/ in a browser (from the network: http://192.168.1.5:8000/)`;
  * for other schemes, `Reach it at tcp://localhost:8765/ (from the network: tcp://192.168.1.5:8765/)`.
  */
-export function formatReachLine(address: BannerAddress, scheme: string, lan = lanAddress()): string {
+export function formatReachLine(
+  address: BannerAddress,
+  scheme: string,
+  lan: string | null | undefined = lanAddress(),
+): string {
   if (address.host !== '::' && address.host !== '0.0.0.0') return '';
   const isWeb = scheme === 'http' || scheme === 'https';
   const url = (host: string) => `${scheme}://${host}:${address.port}/`;
-  const network = lan === undefined ? '' : ` (from the network: ${url(lan)})`;
+  const network = lan == null ? '' : ` (from the network: ${url(lan)})`;
   return isWeb
     ? `Open ${url('localhost')} in a browser${network}`
     : `Reach it at ${url('localhost')}${network}`;
