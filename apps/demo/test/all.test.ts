@@ -89,7 +89,9 @@ describe('srv-demo all', () => {
     const exit = await demo.exit;
     clearInterval(watch);
     expect(exit.code).toBe(1);
-    expect(demo.stderr()).toContain('srv-demo: cgi: 0.0.0.0:9878 is already in use (another server there?)\n');
+    expect(demo.stderr()).toContain(
+      'srv-demo: cgi: 0.0.0.0:9878 is already in use (another server there?)\n',
+    );
     expect(demo.stdout.filter((line) => line.startsWith('Serving '))).toEqual([]);
     await expectGone([...seen]);
     for (const [host, port] of fixedPorts.filter(([, port]) => port !== 9878)) {
