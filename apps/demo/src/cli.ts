@@ -4,8 +4,18 @@
  */
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { BaseServer, formatUrl, isSrvError, type SocketAddress } from '@srv/core';
-import { type Command, parseCommand, USAGE, UsageError } from './args.js';
+import { BaseServer, isSrvError, type SocketAddress } from '@srv/core';
+import {
+  describeStartError,
+  exitCodes,
+  formatBanner,
+  formatEndpoint,
+  formatReachLine,
+  runCommand,
+  usage,
+  watchStopSignals,
+} from '@srv/core/cli';
+import { type Command, parseCommand } from './args.js';
 import { type Demo, type DemoServer, demos, findDemo } from './demos.js';
 import { serveSample } from './sample.js';
 
@@ -25,14 +35,12 @@ function names(demos: readonly Demo[]): string {
 function selectDemos(command: RunCommand): readonly Demo[] {
   if (command.target === 'all') return demos;
   const demo = findDemo(command.target);
-  if (!demo) throw new UsageError(`no server named ${JSON.stringify(command.target)}; try srv-demo list`);
+  if (!demo) usage(`no server named ${JSON.stringify(command.target)}; try srv-demo list`);
   if (command.slow > 0 && !demo.slow) {
-    throw new UsageError(`--slow applies to ${names(demos.filter((d) => d.slow))}, not ${demo.name}`);
+    usage(`--slow applies to ${names(demos.filter((d) => d.slow))}, not ${demo.name}`);
   }
   if (command.directory !== undefined && !demo.directory) {
-    throw new UsageError(
-      `--directory applies to ${names(demos.filter((d) => d.directory))}, not ${demo.name}`,
-    );
+    usage(`--directory applies to ${names(demos.filter((d) => d.directory))}, not ${demo.name}`);
   }
   return [demo];
 }
@@ -52,14 +60,13 @@ function resolveDirectory(directory: string | undefined, selected: readonly Demo
   } catch {
     isDirectory = false;
   }
-  if (!isDirectory) throw new UsageError(`--directory ${JSON.stringify(directory)} is not a directory`);
+  if (!isDirectory) usage(`--directory ${JSON.stringify(directory)} is not a directory`);
   return absolute;
 }
 
 /** `Serving HTTP on 0.0.0.0 port 6789 (http://0.0.0.0:6789/) ...`, Python's banner. */
 function banner(demo: Demo, address: SocketAddress): string {
-  const url = formatUrl(address, demo.protocol === 'HTTP' ? 'http' : 'tcp');
-  return `Serving ${demo.protocol} on ${address.host} port ${address.port} (${url}) ...`;
+  return formatBanner(demo.protocol, address, demo.protocol === 'HTTP' ? 'http' : 'tcp');
 }
 
 /** Where a browser or `nc` on this machine reaches a server. */
@@ -107,26 +114,31 @@ async function run(command: RunCommand): Promise<number> {
   const closeAll = () => Promise.allSettled(started.map(({ server }) => server.close()));
 
   let stopping: Promise<unknown> | undefined;
-  const stop = (signal: NodeJS.Signals) => {
-    // A terminal's Ctrl-C reaches every process of the group, and `pnpm` forwards it once more: only
-    // the first signal counts.
-    if (stopping) return;
-    process.stderr.write(`\nsrv-demo: ${signal} received, finishing the requests in flight ...\n`);
-    stopping = closeAll();
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  const stop = watchStopSignals({
+    onSignal: (signal) => {
+      process.stderr.write(`\nsrv-demo: ${signal} received, finishing the requests in flight ...\n`);
+      stopping = closeAll();
+    },
+  });
   try {
     for (const demo of selected) {
       if (stopping) break;
       const port = all ? demo.allPort : (command.port ?? demo.port);
       const host = command.bind ?? demo.host;
       try {
-        const server = await demo.create({ host, port, directory, slow: demo.slow ? command.slow : 0 });
+        const server = await demo.create({
+          host,
+          port,
+          directory,
+          slow: demo.slow ? command.slow : 0,
+          quiet: command.quiet,
+        });
         started.push({ demo, port, server });
       } catch (error) {
         await closeAll();
-        if (isSrvError(error, 'SRV_ERR_INVALID_ADDRESS')) throw new UsageError(error.message);
+        if (isSrvError(error, 'SRV_ERR_INVALID_ADDRESS')) {
+          usage(describeStartError(error, formatEndpoint(host || '0.0.0.0', port)).message);
+        }
         throw error;
       }
     }
@@ -137,15 +149,14 @@ async function run(command: RunCommand): Promise<number> {
     );
     if (failures.length > 0) {
       await closeAll();
+      let code: number = exitCodes.failure;
       for (const { demo, port, error } of failures) {
-        const why = isSrvError(error, 'SRV_ERR_ADDRESS_IN_USE')
-          ? `port ${port} in use`
-          : error instanceof Error
-            ? error.message
-            : String(error);
-        process.stderr.write(`srv-demo: ${demo.name}: ${why}\n`);
+        const host = command.bind ?? demo.host;
+        const described = describeStartError(error, formatEndpoint(host || '0.0.0.0', port));
+        code = Math.max(code, described.code);
+        process.stderr.write(`srv-demo: ${demo.name}: ${described.message}\n`);
       }
-      return 1;
+      return code;
     }
     if (stopping) {
       // Stopped while starting: whatever was created after the signal is closed too.
@@ -154,7 +165,10 @@ async function run(command: RunCommand): Promise<number> {
     }
 
     const serving = started.map(({ server }) => server.serveForever());
-    for (const { demo, server } of started) process.stdout.write(`${banner(demo, server.address)}\n`);
+    for (const { demo, server } of started) {
+      const reach = all ? '' : formatReachLine(server.address, demo.protocol === 'HTTP' ? 'http' : 'tcp');
+      process.stdout.write(`${banner(demo, server.address)}\n${reach ? `${reach}\n` : ''}`);
+    }
     if (all) {
       const rows = [
         ['SERVER', 'URL', 'SHOWS'],
@@ -166,35 +180,23 @@ async function run(command: RunCommand): Promise<number> {
     await stopping;
     return 0;
   } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    stop.dispose();
   }
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  try {
-    const command = parseCommand(argv);
-    if (command.command === 'help') {
-      process.stdout.write(USAGE);
-      return 0;
-    }
-    if (command.command === 'list') {
-      list();
-      return 0;
-    }
-    return await run(command);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`srv-demo: ${error.message}\n\n${USAGE}`);
-      return 2;
-    }
-    process.stderr.write(
-      `srv-demo: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    return 1;
+  const command = parseCommand(argv);
+  if (command.command === 'help') {
+    process.stdout.write(command.output);
+    return exitCodes.ok;
   }
+  if (command.command === 'list') {
+    list();
+    return exitCodes.ok;
+  }
+  return run(command);
 }
 
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await runCommand('srv-demo', () => main(process.argv.slice(2)));
 // Everything is closed; a handle someone forgot to release must not keep the command alive.
 setTimeout(() => process.exit(), 3000).unref();

@@ -8,6 +8,8 @@ export interface DemoOptions {
   readonly directory: string;
   /** Seconds each page request blocks (pages, threading, forking). */
   readonly slow: number;
+  /** `--quiet`: no access lines, no `Handling with …` lines, no connection lines. */
+  readonly quiet: boolean;
 }
 
 /** What the page handlers need in every worker: handed over as the server's `workerData`. */
@@ -16,6 +18,8 @@ export interface PagesData {
   readonly startTime: number;
   /** Seconds `doGET` blocks before writing the page. */
   readonly slow: number;
+  /** `--quiet`: the handlers print no `Handling with …` line. */
+  readonly quiet?: boolean;
 }
 
 /** Milliseconds shutdown waits for in-flight requests: long enough for a slow page to finish. */

@@ -72,7 +72,7 @@ describe('srv-demo all', () => {
     for (const [host, port] of fixedPorts) expect(await isFree(host, port)).toBe(true);
   });
 
-  test('a busy port: "srv-demo: <name>: port N in use", exit 1, nothing left running', async () => {
+  test('a busy port: "srv-demo: <name>: <host>:<port> is already in use", exit 1, nothing left running', async () => {
     await requireFixedPortsFree();
     const blocker = net.createServer();
     blocker.listen({ host: '0.0.0.0', port: 9878 });
@@ -89,7 +89,9 @@ describe('srv-demo all', () => {
     const exit = await demo.exit;
     clearInterval(watch);
     expect(exit.code).toBe(1);
-    expect(demo.stderr()).toContain('srv-demo: cgi: port 9878 in use');
+    expect(demo.stderr()).toContain(
+      'srv-demo: cgi: 0.0.0.0:9878 is already in use (another server there?)\n',
+    );
     expect(demo.stdout.filter((line) => line.startsWith('Serving '))).toEqual([]);
     await expectGone([...seen]);
     for (const [host, port] of fixedPorts.filter(([, port]) => port !== 9878)) {

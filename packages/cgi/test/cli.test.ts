@@ -94,15 +94,38 @@ describe('srv-cgi', () => {
     expect(code).toBe(0);
   });
 
-  it('a bad flag prints usage on stderr and exits 2', async () => {
-    const child = spawn(process.execPath, [bin, '--no-such-flag'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  async function runToEnd(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
     let stderr = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
     });
-    const [code] = await once(child, 'close');
-    expect(code).toBe(2);
-    expect(stderr).toContain('Usage: srv-cgi');
+    const [code] = (await once(child, 'close')) as [number];
+    return { code, stdout, stderr };
+  }
+
+  it('a bad flag prints one line on stderr and exits 2', async () => {
+    expect(await runToEnd(['--no-such-flag'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'srv-cgi: unknown option --no-such-flag (see --help)\n',
+    });
+  });
+
+  it('--help describes srv-cgi, not srv-static, and offers no --cgi; --version prints the version', async () => {
+    const help = await runToEnd(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(
+      /^Usage: srv-cgi \[options\] \[port\]\n\nServe a directory over HTTP and run the CGI scripts/,
+    );
+    expect(help.stdout).not.toContain('--cgi');
+    expect(help.stdout).not.toContain('srv-static');
+    for (const flag of ['--version', '-v']) {
+      expect(await runToEnd([flag])).toEqual({ code: 0, stdout: 'srv-cgi 0.0.0\n', stderr: '' });
+    }
   });
 });

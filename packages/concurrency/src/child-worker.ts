@@ -4,7 +4,8 @@ import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
 import { createSecureContext } from 'node:tls';
-import { type TlsOptions, wrapTls } from '@srv/core';
+import type { TlsOptions } from '@srv/core';
+import { wrapTls } from '@srv/core/internal';
 import { decodeMessage, encodeMessage } from './child-channel.js';
 import {
   childNameVariable,

@@ -6,7 +6,6 @@ import type { Duplex } from 'node:stream';
 import {
   type BaseServer,
   type ConnectionInfo,
-  createAttachedServer,
   type DatagramInfo,
   type DatagramRequest,
   type Dispatcher,
@@ -16,6 +15,7 @@ import {
   stderrLogger,
   type WorkerServerSpec,
 } from '@srv/core';
+import { createAttachedServer } from '@srv/core/internal';
 import type { FromWorker } from './protocol.js';
 import { serializeError } from './protocol.js';
 

@@ -184,3 +184,12 @@ export function requestedAddress(requested: ListenAddress): SocketAddress {
   if (requested.kind === 'unix') return { family: 'unix', host: requested.path, port: 0 };
   return { family: 'unix', host: `fd:${requested.fd}`, port: 0 };
 }
+
+/**
+ * The host as logs show it: an IPv4 client of a dual-stack socket (`::ffff:127.0.0.1`) as plain IPv4
+ * (`127.0.0.1`), so the same client reads the same whichever socket it reached.
+ */
+export function displayHost(host: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
+  return mapped ? mapped[1]! : host;
+}

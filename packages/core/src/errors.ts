@@ -20,6 +20,7 @@ export const coreErrorCodes = [
   'SRV_ERR_LINE_TOO_LONG',
   'SRV_ERR_TIMEOUT',
   'SRV_ERR_QUEUE_FULL',
+  'SRV_ERR_USAGE',
 ] as const;
 
 /** A code from {@link coreErrorCodes}. */
@@ -51,6 +52,10 @@ export class SrvError extends Error {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
   }
 }
+
+// The build renames the class binding (`class _SrvError`), and `util.inspect` — what Node prints for an
+// uncaught error — shows the constructor's name: keep it the documented one.
+Object.defineProperty(SrvError, 'name', { value: 'SrvError' });
 
 /** True when `value` is an srv error, optionally with the given code. */
 export function isSrvError(value: unknown, code?: string): value is SrvError {

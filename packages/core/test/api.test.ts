@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import * as cli from '../src/cli.js';
 import * as core from '../src/index.js';
 import { coreErrorCodes, isSrvError, SrvError } from '../src/index.js';
+import * as internal from '../src/internal.js';
 
 describe('public API', () => {
   it('exports exactly these names', () => {
@@ -22,23 +24,60 @@ describe('public API', () => {
         "TCPServer",
         "UDPServer",
         "UnixStreamServer",
-        "connectionInfoOf",
         "coreErrorCodes",
-        "createAttachedServer",
         "formatAddress",
         "formatUrl",
-        "isHandlerClass",
         "isSrvError",
         "listenFds",
-        "loadModuleRef",
         "parseAddress",
-        "resolveDispatcher",
-        "resolveModuleRef",
-        "runHandler",
         "silentLogger",
         "stderrLogger",
         "supportsReusePort",
+      ]
+    `);
+  });
+
+  it('keeps the plumbing only sibling packages use in @srv/core/internal', () => {
+    expect(Object.keys(internal).sort()).toMatchInlineSnapshot(`
+      [
+        "connectionInfoOf",
+        "createAttachedServer",
+        "displayHost",
+        "isHandlerClass",
+        "loadModuleRef",
+        "resolveDispatcher",
+        "resolveModuleRef",
+        "runHandler",
         "wrapTls",
+      ]
+    `);
+    for (const name of Object.keys(internal)) expect(core).not.toHaveProperty(name);
+  });
+
+  it('exports the command kit from @srv/core/cli', () => {
+    expect(Object.keys(cli).sort()).toMatchInlineSnapshot(`
+      [
+        "UsageError",
+        "commonOptions",
+        "describeError",
+        "describeStartError",
+        "exitCodes",
+        "formatBanner",
+        "formatEndpoint",
+        "formatHelp",
+        "formatReachLine",
+        "isUsageError",
+        "lanAddress",
+        "loadTlsFiles",
+        "parseBindHost",
+        "parseCommandLine",
+        "parsePort",
+        "parsePositiveInteger",
+        "readPackageVersion",
+        "runCommand",
+        "usage",
+        "usageErrorCode",
+        "watchStopSignals",
       ]
     `);
   });

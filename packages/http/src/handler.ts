@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { LineReader, type RequestInfo, type SocketAddress, StreamRequestHandler } from '@srv/core';
+import { displayHost } from '@srv/core/internal';
 import packageJson from '../package.json' with { type: 'json' };
 import { createHttpError } from './errors.js';
 import {
@@ -433,6 +434,8 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
 
   /** Python's `address_string`: the client's host. */
   addressString(): string {
-    return this.clientAddress.host;
+    // An IPv4 client of a dual-stack socket logs as plain IPv4 (`127.0.0.1`, not `::ffff:127.0.0.1`),
+    // as every srv command shows it.
+    return displayHost(this.clientAddress.host);
   }
 }

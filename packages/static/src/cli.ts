@@ -1,15 +1,8 @@
 /**
  * The `srv-static` bin. It imports the library through `./index.js`, which the build keeps as a
- * separate module, so the handler class's `moduleUrl` is the entry workers load.
+ * separate module, so the handler class's `moduleUrl` is the entry workers load. Errors, exit codes
+ * and signals are `runStaticCli`'s (built on `@srv/core/cli`).
  */
 import { runStaticCli } from './index.js';
 
-runStaticCli(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`srv-static: ${(error as Error)?.stack ?? String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+process.exitCode = await runStaticCli(process.argv.slice(2));

@@ -8,7 +8,6 @@ import { SrvError, type SrvErrorOptions } from '@srv/core';
 export const staticErrorCodes = [
   'SRV_ERR_INVALID_PATH',
   'SRV_ERR_NOT_A_DIRECTORY',
-  'SRV_ERR_USAGE',
   'SRV_ERR_CGI_UNAVAILABLE',
 ] as const;
 

@@ -6,8 +6,24 @@ import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
-import { formatUrl, isSrvError } from '@srv/core';
+import { isSrvError } from '@srv/core';
+import {
+  type CommandSpec,
+  commonOptions,
+  describeStartError,
+  exitCodes,
+  formatBanner,
+  formatEndpoint,
+  formatReachLine,
+  loadTlsFiles,
+  type OptionSpec,
+  parseCommandLine,
+  parsePort,
+  readPackageVersion,
+  runCommand,
+  usage,
+  watchStopSignals,
+} from '@srv/core/cli';
 import { HTTPServer, type HTTPServerOptions, HTTPSServer, type ProtocolVersion } from '@srv/http';
 import { createStaticError } from './errors.js';
 import { SimpleHTTPRequestHandler } from './handler.js';
@@ -33,14 +49,21 @@ export interface StaticCliArgs {
   readonly sendTimeout: number | undefined;
   /** The kernel accept queue (`--backlog N`); undefined keeps the server's default. */
   readonly backlog: number | undefined;
+  /** `--help` was given. */
   readonly help: boolean;
+  /** `--version` was given. */
+  readonly version: boolean;
 }
 
 /** Options of {@link runStaticCli}. */
 export interface StaticCliOptions {
   /** The command's name in messages and usage. Default `'srv-static'`. */
   name?: string;
-  /** The handler class served (configured from the flags with `withOptions`). Default: `SimpleHTTPRequestHandler`, or @srv/cgi's `CGIHTTPRequestHandler` with `--cgi`. */
+  /** What `--help` says the command does. Default: srv-static's description. */
+  summary?: string;
+  /** What `--version` prints after the name. Default: this package's version. */
+  version?: string;
+  /** The handler class served (configured from the flags with `withOptions`). Default: `SimpleHTTPRequestHandler`, or @srv/cgi's `CGIHTTPRequestHandler` with `--cgi`. With a handler, `--cgi` is not offered. */
   handler?: typeof SimpleHTTPRequestHandler;
   /** Where the banner and help go. Default `process.stdout`. */
   stdout?: { write(text: string): unknown };
@@ -50,123 +73,140 @@ export interface StaticCliOptions {
   signal?: AbortSignal;
 }
 
-/** The help text of the command. */
-export function staticUsage(name = 'srv-static'): string {
-  return `Usage: ${name} [options] [port]
-
-Serve a directory over HTTP: the python -m http.server of Node.
-
-Arguments:
-  port                      port to listen on (default 8000; 0 picks a free one)
-
-Options:
-  -b, --bind ADDRESS        address to bind (default :: — all interfaces, IPv6 and IPv4)
-  -d, --directory DIR       directory to serve (default: the current directory)
-  -p, --protocol VERSION    HTTP/1.0 or HTTP/1.1 (default HTTP/1.1)
-      --cgi                 run CGI scripts in cgi-bin/ and htbin/ (needs @srv/cgi)
-      --tls-cert FILE       serve HTTPS with this certificate (PEM; needs --tls-key)
-      --tls-key FILE        the certificate's private key (PEM)
-  -H, --header 'N: V'       add a header to every response (repeatable)
-      --cors                allow cross-origin requests (Access-Control-Allow-Origin: *)
-      --single              single-page app: unknown paths without an extension get /index.html
-      --no-listing          do not list directories without an index page
-      --dotfiles            serve and list dotfiles (hidden by default; /.well-known/ is always served)
-      --send-timeout SECONDS  close a connection whose client takes no byte of its response for this
-                            long (default 60; 0 = never)
-      --backlog N           length of the kernel's accept queue (default 4096; capped by somaxconn)
-      --quiet               no access log lines and no per-request error lines
-  -h, --help                show this help
-`;
-}
-
-function usageError(message: string): never {
-  throw createStaticError('SRV_ERR_USAGE', message);
-}
+const staticSummary = 'Serve a directory over HTTP: the python -m http.server of Node.';
 
 const headerName = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-/** Parses the command's arguments; throws `SRV_ERR_USAGE` on anything it cannot accept. */
-export function parseStaticArgs(argv: readonly string[]): StaticCliArgs {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    return usageError((error as Error).message);
+function parseProtocol(text: string, flag: string): ProtocolVersion {
+  if (text === 'HTTP/1.0' || text === 'HTTP/1.1') return text;
+  // Python's `-p` is the protocol; a user used to other servers writes `-p 8080` for a port.
+  if (/^\d+$/.test(text)) {
+    usage(
+      `${flag} is the protocol (HTTP/1.0 or HTTP/1.1); for port ${text} write --port ${text} or just ${text}`,
+    );
   }
-  const { values, positionals } = parsed;
-  if (positionals.length > 1) usageError(`unexpected argument ${JSON.stringify(positionals[1])}`);
-  const portText = positionals[0] ?? '8000';
-  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) {
-    usageError(`port must be a number from 0 to 65535, got ${JSON.stringify(portText)}`);
+  return usage(`${flag} must be HTTP/1.0 or HTTP/1.1, got ${JSON.stringify(text)}`);
+}
+
+function parseHeader(line: string, flag: string): [string, string] {
+  const colon = line.indexOf(':');
+  const name = colon === -1 ? '' : line.slice(0, colon).trim();
+  const value = colon === -1 ? '' : line.slice(colon + 1).trim();
+  if (!headerName.test(name) || /[\r\n\0]/.test(value)) {
+    usage(`${flag} wants 'Name: value', got ${JSON.stringify(line)}`);
   }
-  const protocol = values.protocol ?? 'HTTP/1.1';
-  if (protocol !== 'HTTP/1.0' && protocol !== 'HTTP/1.1') {
-    usageError(`protocol must be HTTP/1.0 or HTTP/1.1, got ${JSON.stringify(protocol)}`);
-  }
-  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
-    usageError('--tls-cert and --tls-key go together');
-  }
-  const headers = (values.header ?? []).map((line): [string, string] => {
-    const colon = line.indexOf(':');
-    const name = colon === -1 ? '' : line.slice(0, colon).trim();
-    const value = colon === -1 ? '' : line.slice(colon + 1).trim();
-    if (!headerName.test(name) || /[\r\n\0]/.test(value)) {
-      usageError(`--header wants 'Name: value', got ${JSON.stringify(line)}`);
-    }
-    return [name, value];
-  });
-  const sendTimeoutText = values['send-timeout'];
-  if (sendTimeoutText !== undefined && !/^\d+(\.\d+)?$/.test(sendTimeoutText)) {
-    usageError(`--send-timeout wants a number of seconds, got ${JSON.stringify(sendTimeoutText)}`);
-  }
-  const backlogText = values.backlog;
-  if (backlogText !== undefined && (!/^\d{1,9}$/.test(backlogText) || Number(backlogText) < 1)) {
-    usageError(`--backlog wants a positive integer, got ${JSON.stringify(backlogText)}`);
-  }
+  return [name, value];
+}
+
+function staticOptions(withCgi: boolean): OptionSpec[] {
+  return [
+    {
+      ...commonOptions.port,
+      description: 'port to listen on, as the positional port (default 8000; 0 picks a free one)',
+    },
+    commonOptions.bind,
+    commonOptions.directory,
+    {
+      name: 'protocol',
+      short: 'p',
+      value: 'VERSION',
+      description: "HTTP/1.0 or HTTP/1.1 (default HTTP/1.1), as Python's -p",
+      parse: parseProtocol,
+    },
+    {
+      name: 'cgi',
+      description: 'run CGI scripts in cgi-bin/ and htbin/ (needs @srv/cgi)',
+      hidden: !withCgi,
+    },
+    {
+      name: 'tls-cert',
+      value: 'FILE',
+      description: 'serve HTTPS with this certificate (PEM; needs --tls-key)',
+    },
+    { name: 'tls-key', value: 'FILE', description: "the certificate's private key (PEM)" },
+    {
+      name: 'header',
+      short: 'H',
+      value: "'N: V'",
+      multiple: true,
+      description: 'add a header to every response (repeatable)',
+      parse: parseHeader,
+    },
+    { name: 'cors', description: 'allow cross-origin requests (Access-Control-Allow-Origin: *)' },
+    { name: 'single', description: 'single-page app: unknown paths without an extension get /index.html' },
+    { name: 'no-listing', description: 'do not list directories without an index page' },
+    {
+      name: 'dotfiles',
+      description: 'serve and list dotfiles (hidden by default; /.well-known/ is always served)',
+    },
+    {
+      name: 'send-timeout',
+      value: 'SECONDS',
+      description:
+        'close a connection whose client takes no byte of its response for this\nlong (default 60; 0 = never)',
+      parse: (text, flag) =>
+        /^\d+(\.\d+)?$/.test(text)
+          ? Math.round(Number(text) * 1000)
+          : usage(`${flag} wants a number of seconds, got ${JSON.stringify(text)}`),
+    },
+    commonOptions.backlog,
+    { ...commonOptions.quiet, description: 'no access log lines and no per-request error lines' },
+  ];
+}
+
+function staticSpec(name: string, summary: string, version: string, withCgi: boolean): CommandSpec {
   return {
-    port: Number(portText),
-    bind: values.bind ?? '::',
-    bindIsDefault: values.bind === undefined,
-    directory: resolve(values.directory ?? '.'),
-    protocol,
-    cgi: values.cgi ?? false,
-    tlsCert: values['tls-cert'],
-    tlsKey: values['tls-key'],
-    headers,
-    cors: values.cors ?? false,
-    single: values.single ?? false,
-    listing: !(values['no-listing'] ?? false),
-    dotfiles: values.dotfiles ?? false,
-    quiet: values.quiet ?? false,
-    sendTimeout: sendTimeoutText === undefined ? undefined : Math.round(Number(sendTimeoutText) * 1000),
-    backlog: backlogText === undefined ? undefined : Number(backlogText),
-    help: values.help ?? false,
+    name,
+    version,
+    usage: [`${name} [options] [port]`],
+    summary,
+    arguments: [{ name: 'port', description: 'port to listen on (default 8000; 0 picks a free one)' }],
+    options: staticOptions(withCgi),
+    maxPositionals: 1,
   };
 }
 
-function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      bind: { type: 'string', short: 'b' },
-      directory: { type: 'string', short: 'd' },
-      protocol: { type: 'string', short: 'p' },
-      cgi: { type: 'boolean' },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-      header: { type: 'string', short: 'H', multiple: true },
-      cors: { type: 'boolean' },
-      single: { type: 'boolean' },
-      'no-listing': { type: 'boolean' },
-      dotfiles: { type: 'boolean' },
-      quiet: { type: 'boolean' },
-      'send-timeout': { type: 'string' },
-      backlog: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+const ownVersion = () => readPackageVersion(import.meta.url);
+
+/** The help text of the command. */
+export function staticUsage(name = 'srv-static', summary = staticSummary, withCgi = true): string {
+  return parseCommandLine(staticSpec(name, summary, '', withCgi), ['--help']).output;
+}
+
+/** Parses the command's arguments; throws `SRV_ERR_USAGE` (`UsageError` of `@srv/core/cli`) on anything it cannot accept. */
+export function parseStaticArgs(
+  argv: readonly string[],
+  spec = staticSpec('srv-static', staticSummary, '', true),
+): StaticCliArgs {
+  const args = parseCommandLine(spec, argv);
+  const positional = args.positionals[0];
+  const flagged = args.get<number>('port');
+  if (positional !== undefined && flagged !== undefined) {
+    usage(`give the port once: ${positional} and ${args.spelled.get('port')} ${flagged}`);
+  }
+  const port = flagged ?? parsePort(positional ?? '8000', 'port');
+  if (args.has('tls-cert') !== args.has('tls-key')) usage('--tls-cert and --tls-key go together');
+  const bind = args.get<string>('bind');
+  return {
+    port,
+    bind: bind ?? '::',
+    bindIsDefault: bind === undefined,
+    directory: resolve(args.get<string>('directory') ?? '.'),
+    protocol: args.get<ProtocolVersion>('protocol') ?? 'HTTP/1.1',
+    cgi: args.flag('cgi'),
+    tlsCert: args.get<string>('tls-cert'),
+    tlsKey: args.get<string>('tls-key'),
+    headers: args.get<Array<[string, string]>>('header') ?? [],
+    cors: args.flag('cors'),
+    single: args.flag('single'),
+    listing: !args.flag('no-listing'),
+    dotfiles: args.flag('dotfiles'),
+    quiet: args.flag('quiet'),
+    sendTimeout: args.get<number>('send-timeout'),
+    backlog: args.get<number>('backlog'),
+    help: args.flag('help'),
+    version: args.flag('version'),
+  };
 }
 
 // Duck-typed, so a second copy of this package (installed beside @srv/cgi) still qualifies.
@@ -210,53 +250,55 @@ async function loadCgiHandler(): Promise<typeof SimpleHTTPRequestHandler | undef
 
 /**
  * Runs the command: parses `argv` (without node and the script), serves until SIGINT, SIGTERM or
- * `signal`, drains, and resolves with the exit code — 0 after a clean stop or `--help`, 2 for a bad
- * flag (usage on stderr), 1 when the server cannot start.
+ * `signal`, drains, and resolves with the exit code (the table of `@srv/core/cli`'s `exitCodes`) —
+ * 0 after a clean stop, `--help` or `--version`, 2 for a bad flag (one line on stderr), 1 when the
+ * server cannot start.
  */
 export async function runStaticCli(argv: readonly string[], options: StaticCliOptions = {}): Promise<number> {
   const name = options.name ?? 'srv-static';
   const stdout = options.stdout ?? process.stdout;
   const stderr = options.stderr ?? process.stderr;
-  const fail = (message: string, code: number) => {
-    stderr.write(`${name}: ${message}\n`);
-    return code;
-  };
-  let args: StaticCliArgs;
-  try {
-    args = parseStaticArgs(argv);
-  } catch (error) {
-    if (isSrvError(error, 'SRV_ERR_USAGE')) {
-      stderr.write(`${name}: ${error.message}\n${staticUsage(name)}`);
-      return 2;
-    }
-    throw error;
+  return runCommand(name, () => serve(name, argv, options, stdout), stderr);
+}
+
+async function serve(
+  name: string,
+  argv: readonly string[],
+  options: StaticCliOptions,
+  stdout: { write(text: string): unknown },
+): Promise<number> {
+  const spec = staticSpec(
+    name,
+    options.summary ?? staticSummary,
+    options.version ?? ownVersion(),
+    !options.handler,
+  );
+  const parsed = parseCommandLine(spec, argv);
+  if (parsed.answered) {
+    stdout.write(parsed.output);
+    return exitCodes.ok;
   }
-  if (args.help) {
-    stdout.write(staticUsage(name));
-    return 0;
-  }
+  const args = parseStaticArgs(argv, spec);
   let Base = options.handler ?? SimpleHTTPRequestHandler;
   if (args.cgi && !options.handler) {
     const cgi = await loadCgiHandler();
-    if (!cgi) return fail(createStaticError('SRV_ERR_CGI_UNAVAILABLE', '--cgi needs @srv/cgi').message, 2);
+    if (!cgi) {
+      // Its code is for callers of the library; the user reads the sentence. Exit 2: the flag is theirs.
+      const error = createStaticError('SRV_ERR_CGI_UNAVAILABLE', '--cgi needs @srv/cgi');
+      (options.stderr ?? process.stderr).write(`${name}: ${error.message}\n`);
+      return exitCodes.usage;
+    }
     Base = cgi;
   }
   let isDirectory = false;
   try {
     isDirectory = statSync(args.directory).isDirectory();
   } catch {}
-  if (!isDirectory) {
-    const error = createStaticError('SRV_ERR_NOT_A_DIRECTORY', `${args.directory} is not a directory`);
-    return fail(error.message, 2);
-  }
-  let tls: { cert: Buffer; key: Buffer } | undefined;
-  if (args.tlsCert !== undefined && args.tlsKey !== undefined) {
-    try {
-      tls = { cert: readFileSync(args.tlsCert), key: readFileSync(args.tlsKey) };
-    } catch (error) {
-      return fail(`cannot read the TLS certificate or key: ${(error as Error).message}`, 2);
-    }
-  }
+  if (!isDirectory) usage(`${args.directory} is not a directory`);
+  const tls =
+    args.tlsCert !== undefined && args.tlsKey !== undefined
+      ? loadTlsFiles(args.tlsCert, args.tlsKey)
+      : undefined;
   const Handler = Base.withOptions({
     directory: args.directory,
     listing: args.listing,
@@ -284,6 +326,11 @@ export async function runStaticCli(argv: readonly string[], options: StaticCliOp
       throw error;
     }
   };
+  const failed = (error: unknown, host: string): number => {
+    const { message, code } = describeStartError(error, formatEndpoint(host, args.port));
+    (options.stderr ?? process.stderr).write(`${name}: ${message}\n`);
+    return code;
+  };
   let server: HTTPServer;
   try {
     server = await start(args.bind);
@@ -292,40 +339,31 @@ export async function runStaticCli(argv: readonly string[], options: StaticCliOp
     const unsupported =
       isSrvError(error, 'SRV_ERR_ADDRESS_NOT_AVAILABLE') ||
       (error as { cause?: { code?: string } }).cause?.code === 'EAFNOSUPPORT';
-    if (!args.bindIsDefault || !unsupported) return fail((error as Error).message, 1);
+    if (!args.bindIsDefault || !unsupported) return failed(error, args.bind);
     try {
       server = await start('0.0.0.0');
     } catch (fallback) {
-      return fail((fallback as Error).message, 1);
+      return failed(fallback, '0.0.0.0');
     }
   }
+  // Watched before the banner is printed: whoever reads it may signal at once.
+  const stop = watchStopSignals({
+    ...(options.signal ? { signal: options.signal } : {}),
+    onSignal: (signal) => {
+      if (signal === 'SIGINT') stdout.write('\nKeyboard interrupt received, exiting.\n');
+    },
+  });
   const { address } = server;
   const scheme = tls ? 'https' : 'http';
-  stdout.write(
-    `Serving ${scheme.toUpperCase()} on ${address.host} port ${address.port} (${formatUrl(address, scheme)}) ...\n`,
-  );
-  await new Promise<void>((resolveStop) => {
-    let stopping = false;
-    const stop = (why: string | undefined) => {
-      if (stopping) {
-        // A second Ctrl-C while draining means "now".
-        process.exit(0);
-      }
-      stopping = true;
-      if (why === 'SIGINT') stdout.write('\nKeyboard interrupt received, exiting.\n');
-      resolveStop();
-    };
-    const onSigint = () => stop('SIGINT');
-    const onSigterm = () => stop('SIGTERM');
-    process.on('SIGINT', onSigint);
-    process.on('SIGTERM', onSigterm);
-    options.signal?.addEventListener('abort', () => stop(undefined), { once: true });
-    if (options.signal?.aborted) stop(undefined);
-    void server.serveForever().finally(() => {
-      process.off('SIGINT', onSigint);
-      process.off('SIGTERM', onSigterm);
-    });
-  });
-  await server.close();
-  return 0;
+  const reach = formatReachLine(address, scheme);
+  stdout.write(`${formatBanner(scheme.toUpperCase(), address, scheme)}\n${reach ? `${reach}\n` : ''}`);
+  const serving = server.serveForever();
+  try {
+    await stop.stopped;
+    await server.close();
+    await serving;
+  } finally {
+    stop.dispose();
+  }
+  return exitCodes.ok;
 }

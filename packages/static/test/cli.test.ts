@@ -168,7 +168,7 @@ describe('srv-static', () => {
     expect(body).toBe('hello world\n');
   });
 
-  it('a bad flag prints the usage on stderr and exits 2; --help documents every flag', async () => {
+  it('a bad flag prints one line on stderr and exits 2; --help documents every flag', async () => {
     for (const args of [
       ['--bogus'],
       ['abc'],
@@ -183,15 +183,31 @@ describe('srv-static', () => {
       ['--send-timeout', '-1'],
       ['--backlog', '0'],
       ['--backlog', 'x'],
+      ['-b', 'unix:/x'],
+      ['--port', '1', '2'],
     ]) {
       const result = await runCli(args);
       expect([args, result.code]).toEqual([args, 2]);
       expect(result.stdout).toBe('');
-      expect(result.stderr).toContain('Usage: srv-static [options] [port]');
+      expect(result.stderr).toMatch(/^srv-static: [^\n]+ \(see --help\)\n$/);
     }
+    expect(await runCli(['--frobnicate'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'srv-static: unknown option --frobnicate (see --help)\n',
+    });
+    expect((await runCli(['-p', '8080'])).stderr).toBe(
+      'srv-static: -p is the protocol (HTTP/1.0 or HTTP/1.1); for port 8080 write --port 8080 or just 8080 (see --help)\n',
+    );
+    expect((await runCli(['-b', 'unix:/x'])).stderr).toBe(
+      'srv-static: -b unix:/x: this command serves over TCP/IP; give an IP address or a host name (see --help)\n',
+    );
     const notDirectory = await runCli(['0', '-d', bin]);
     expect(notDirectory.code).toBe(2);
-    expect(notDirectory.stderr).toContain('is not a directory');
+    expect(notDirectory.stderr).toBe(`srv-static: ${bin} is not a directory (see --help)\n`);
+    for (const flag of ['--version', '-v']) {
+      expect(await runCli([flag])).toEqual({ code: 0, stdout: 'srv-static 0.0.0\n', stderr: '' });
+    }
     const help = await runCli(['--help']);
     expect(help.code).toBe(0);
     for (const flag of [
@@ -209,10 +225,66 @@ describe('srv-static', () => {
       '--send-timeout',
       '--backlog',
       '--quiet',
+      '--port',
+      '--version',
       '--help',
     ]) {
       expect(help.stdout).toContain(flag);
     }
+  });
+
+  it('serves on --port N; on :: the second line says where to open it; IPv4 clients log as plain IPv4', async () => {
+    const fixture = await createFixture();
+    const probe = await startCli(['0', '-b', '127.0.0.1', '-d', fixture.root, '--quiet']);
+    const free = probe.port;
+    probe.child.kill('SIGTERM');
+    expect(await probe.exit()).toBe(0);
+    const cli = await startCli(['--port', String(free), '-d', fixture.root]);
+    expect(cli.port).toBe(free);
+    const lines = await cli.lines(2);
+    if (cli.banner.startsWith('Serving HTTP on :: ')) {
+      expect(lines[1]).toMatch(
+        new RegExp(
+          `^Open http://localhost:${free}/ in a browser( \\(from the network: http://[\\d.]+:${free}/\\))?$`,
+        ),
+      );
+    }
+    expect((await request(cli.port, '/hello.txt')).status).toBe(200);
+    cli.child.kill('SIGTERM');
+    expect(await cli.exit()).toBe(0);
+    // One access line, with the client as srv-time shows it (not ::ffff:127.0.0.1).
+    expect(cli.stderr()).toMatch(/^127\.0\.0\.1 - - \[[^\]]+\] "GET \/hello\.txt HTTP\/1\.1" 200 -\n$/);
+  });
+
+  it('explains swapped TLS files and a busy port in a sentence (no OpenSSL code, no class name)', async () => {
+    const fixture = await createFixture();
+    const { cert, key } = await createTestCertificate();
+    const certPath = join(fixture.base, 'cert.pem');
+    const keyPath = join(fixture.base, 'key.pem');
+    await writeFile(certPath, cert);
+    await writeFile(keyPath, key);
+    expect(await runCli(['0', '-d', fixture.root, '--tls-cert', keyPath, '--tls-key', certPath])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `srv-static: --tls-cert and --tls-key are swapped: ${keyPath} holds a private key and ${certPath} a certificate (see --help)\n`,
+    });
+    const other = await createTestCertificate();
+    const otherKey = join(fixture.base, 'other-key.pem');
+    await writeFile(otherKey, other.key);
+    expect(
+      (await runCli(['0', '-d', fixture.root, '--tls-cert', certPath, '--tls-key', otherKey])).stderr,
+    ).toBe(
+      `srv-static: the private key in ${otherKey} does not belong to the certificate in ${certPath} (see --help)\n`,
+    );
+    const busy = await startCli(['0', '-b', '127.0.0.1', '-d', fixture.root, '--quiet']);
+    const result = await runCli([String(busy.port), '-b', '127.0.0.1', '-d', fixture.root]);
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `srv-static: 127.0.0.1:${busy.port} is already in use (another server there?)\n`,
+    });
+    busy.child.kill('SIGTERM');
+    expect(await busy.exit()).toBe(0);
   });
 
   it('--cgi without @srv/cgi installed says so and exits 2 (@srv/cgi tests the command with it)', async () => {
@@ -263,6 +335,6 @@ describe('runStaticCli', () => {
         stderr: { write: (text: string) => (err += text) },
       }),
     ).toBe(2);
-    expect(err).toContain('Usage: srv-test [options] [port]');
+    expect(err).toBe('srv-test: unknown option --nope (see --help)\n');
   });
 });

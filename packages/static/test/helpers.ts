@@ -124,6 +124,8 @@ export interface Running {
   stdout(): string;
   stderr(): string;
   exit(): Promise<number | null>;
+  /** The first `count` stdout lines, once they have come. */
+  lines(count: number): Promise<string[]>;
 }
 
 /** Starts the built bin and waits for its banner (the first stdout line). */
@@ -147,5 +149,15 @@ export async function startCli(args: string[], cwd?: string): Promise<Running> {
     void exited.then((code) => reject(new Error(`exited ${code} before the banner: ${stderr}`)));
   });
   const port = Number(/ port (\d+) /.exec(banner)?.[1]);
-  return { child, banner, port, stdout: () => stdout, stderr: () => stderr, exit: () => exited };
+  const lines = (count: number) =>
+    new Promise<string[]>((resolve, reject) => {
+      const check = () => {
+        const all = stdout.split('\n');
+        if (all.length > count) resolve(all.slice(0, count));
+      };
+      child.stdout!.on('data', check);
+      check();
+      void exited.then(() => reject(new Error(`exited before ${count} lines: ${stdout}`)));
+    });
+  return { child, banner, port, stdout: () => stdout, stderr: () => stderr, exit: () => exited, lines };
 }

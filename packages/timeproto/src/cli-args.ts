@@ -1,5 +1,17 @@
 import { isIP } from 'node:net';
-import { parseArgs } from 'node:util';
+import {
+  type CommandSpec,
+  commonOptions,
+  formatHelp,
+  type OptionSpec,
+  parseCommandLine,
+  parsePort as parseListenPort,
+  parsePositiveInteger,
+  readPackageVersion,
+  UsageError,
+} from '@srv/core/cli';
+
+export { UsageError };
 
 /** What `srv-time` serves or asks for. */
 export type Service = 'line' | 'daytime' | 'time';
@@ -9,7 +21,8 @@ export type QueryWord = 'asctime' | 'seconds' | 'rfc822';
 
 /** A parsed `srv-time` command line. */
 export type CliCommand =
-  | { readonly command: 'help' }
+  /** `--help` or `--version`: print `output` on stdout, exit 0. */
+  | { readonly command: 'help'; readonly output: string }
   | {
       readonly command: 'serve';
       readonly port: number;
@@ -35,19 +48,70 @@ export type CliCommand =
 
 export const DEFAULT_PORT = 8765;
 
-export const USAGE = `usage: srv-time serve [port] [-b/--bind host] [--udp] [--service line|daytime|time] [--interactive] [--threading] [-q/--quiet] [--udp-rate N] [--backlog N]
-       srv-time query [host:port] [asctime|seconds|rfc822] [--udp] [--service line|daytime|time]
+const version = readPackageVersion(import.meta.url);
 
-serve   answer time requests (port ${DEFAULT_PORT}, bind :: dual-stack; --threading handles each in a
-        worker thread; --quiet logs no connection lines; over UDP, datagrams from ports below 1024
-        or the server's own port get no answer, and one source gets at most --udp-rate N replies a
-        second, default 20; --backlog N sets the TCP accept queue, default 4096)
-query   ask a server (localhost:${DEFAULT_PORT}, seconds)
-`;
+const serviceOption: OptionSpec = {
+  name: 'service',
+  value: 'NAME',
+  description: "line (the tutorial's), daytime (RFC 867) or time (RFC 868); default line",
+  parse: (text) => parseService(text),
+};
+const udpOption: OptionSpec = { name: 'udp', description: 'over UDP instead of TCP' };
 
-/** A command line that does not parse: the CLI prints the usage on stderr and exits 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
+const serveSpec: CommandSpec = {
+  name: 'srv-time',
+  version,
+  usage: ['srv-time serve [port] [options]'],
+  summary: `Answer time requests (port ${DEFAULT_PORT}; bind :: dual-stack). Over UDP, datagrams from ports below
+1024 or the server's own port get no answer, and one source gets at most --udp-rate N replies a second.`,
+  arguments: [
+    { name: 'port', description: `port to listen on (default ${DEFAULT_PORT}; 0 picks a free one)` },
+  ],
+  options: [
+    commonOptions.bind,
+    udpOption,
+    serviceOption,
+    { name: 'interactive', description: 'answer several lines per connection (line service over TCP)' },
+    { name: 'threading', description: 'handle each connection in a worker thread' },
+    { ...commonOptions.quiet, description: 'no connection lines' },
+    {
+      name: 'udp-rate',
+      value: 'N',
+      description: 'replies a second to one UDP source (default 20; 0 = no limit)',
+      parse: (text, flag) =>
+        /^\d{1,7}$/.test(text)
+          ? Number(text)
+          : usage(`${flag} wants a whole number of replies per second, got ${JSON.stringify(text)}`),
+    },
+    { ...commonOptions.backlog, parse: (text, flag) => parsePositiveInteger(text, flag) },
+  ],
+  maxPositionals: 1,
+};
+
+const querySpec: CommandSpec = {
+  name: 'srv-time',
+  version,
+  usage: ['srv-time query [host:port] [asctime|seconds|rfc822] [options]'],
+  summary: `Ask a server for the time (default localhost:${DEFAULT_PORT}, seconds).`,
+  options: [udpOption, serviceOption],
+  maxPositionals: 2,
+};
+
+/** The help of `srv-time`: both commands. */
+export const USAGE = `${formatHelp(serveSpec)}
+${formatHelp(querySpec)}`;
+
+const topSpec: CommandSpec = {
+  name: 'srv-time',
+  version,
+  usage: [...serveSpec.usage, ...querySpec.usage],
+  summary: "The tutorial's time server and its client (also RFC 867 daytime and RFC 868 time).",
+  options: [],
+  footer: "'srv-time serve --help' and 'srv-time query --help' list their options.",
+};
+
+function usage(message: string): never {
+  throw new UsageError(message);
 }
 
 const services: readonly Service[] = ['line', 'daytime', 'time'];
@@ -56,7 +120,7 @@ const words: readonly QueryWord[] = ['asctime', 'seconds', 'rfc822'];
 function parseService(value: string | undefined): Service {
   if (value === undefined) return 'line';
   if ((services as readonly string[]).includes(value)) return value as Service;
-  throw new UsageError(`--service must be line, daytime or time, not ${JSON.stringify(value)}`);
+  return usage(`--service must be line, daytime or time, not ${JSON.stringify(value)}`);
 }
 
 function parsePort(value: string, allowZero: boolean): number {
@@ -85,68 +149,32 @@ export function parseTarget(value: string): { host: string; port: number } {
   return { host: host === '' ? 'localhost' : host, port: parsePort(value.slice(colon + 1), false) };
 }
 
-function parseServe(args: string[]): CliCommand {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      bind: { type: 'string', short: 'b' },
-      udp: { type: 'boolean', default: false },
-      service: { type: 'string' },
-      interactive: { type: 'boolean', default: false },
-      threading: { type: 'boolean', default: false },
-      quiet: { type: 'boolean', short: 'q', default: false },
-      'udp-rate': { type: 'string' },
-      backlog: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) return { command: 'help' };
-  if (positionals.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[1])}`);
-  const udpRate = values['udp-rate'];
-  if (udpRate !== undefined && !/^\d{1,7}$/.test(udpRate)) {
-    throw new UsageError(
-      `--udp-rate wants a whole number of replies per second, got ${JSON.stringify(udpRate)}`,
-    );
-  }
-  const backlog = values.backlog;
-  if (backlog !== undefined && (!/^\d{1,9}$/.test(backlog) || Number(backlog) < 1)) {
-    throw new UsageError(`--backlog wants a positive integer, got ${JSON.stringify(backlog)}`);
-  }
-  const service = parseService(values.service);
-  if (values.interactive && (service !== 'line' || values.udp)) {
-    throw new UsageError('--interactive applies to the line service over TCP');
-  }
-  const bind = values.bind ?? '::';
-  if (bind === '') throw new UsageError('--bind needs a host');
+function parseServe(argv: string[]): CliCommand {
+  const args = parseCommandLine(serveSpec, argv);
+  if (args.answered) return { command: 'help', output: args.output };
+  const service = args.get<Service>('service') ?? 'line';
+  const udp = args.flag('udp');
+  const interactive = args.flag('interactive');
+  if (interactive && (service !== 'line' || udp)) usage('--interactive applies to the line service over TCP');
+  const port = args.positionals[0];
   return {
     command: 'serve',
-    port: positionals[0] === undefined ? DEFAULT_PORT : parsePort(positionals[0], true),
-    bind: bind.startsWith('[') && bind.endsWith(']') ? bind.slice(1, -1) : bind,
-    udp: values.udp,
+    port: port === undefined ? DEFAULT_PORT : parseListenPort(port, 'port'),
+    bind: args.get<string>('bind') ?? '::',
+    udp,
     service,
-    interactive: values.interactive,
-    threading: values.threading,
-    quiet: values.quiet,
-    udpRate: udpRate === undefined ? undefined : Number(udpRate),
-    backlog: backlog === undefined ? undefined : Number(backlog),
+    interactive,
+    threading: args.flag('threading'),
+    quiet: args.flag('quiet'),
+    udpRate: args.get<number>('udp-rate'),
+    backlog: args.get<number>('backlog'),
   };
 }
 
-function parseQuery(args: string[]): CliCommand {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      udp: { type: 'boolean', default: false },
-      service: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) return { command: 'help' };
-  if (positionals.length > 2) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[2])}`);
+function parseQuery(argv: string[]): CliCommand {
+  const args = parseCommandLine(querySpec, argv);
+  if (args.answered) return { command: 'help', output: args.output };
+  const { positionals } = args;
   const isWord = (value: string | undefined) =>
     value !== undefined && (words as readonly string[]).includes(value.toLowerCase());
   // `srv-time query rfc822` names the word and keeps the default server.
@@ -160,24 +188,21 @@ function parseQuery(args: string[]): CliCommand {
     command: 'query',
     ...target,
     word: (second?.toLowerCase() ?? 'seconds') as QueryWord,
-    udp: values.udp,
-    service: parseService(values.service),
+    udp: args.flag('udp'),
+    service: args.get<Service>('service') ?? 'line',
   };
 }
 
 /** Parses `srv-time`'s arguments (without `node` and the script). Throws {@link UsageError}. */
 export function parseCli(argv: readonly string[]): CliCommand {
   const [command, ...rest] = argv;
-  try {
-    if (command === 'serve') return parseServe(rest);
-    if (command === 'query') return parseQuery(rest);
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    // parseArgs reports unknown flags and missing values with ERR_PARSE_ARGS_* codes.
-    throw new UsageError((error as Error).message);
+  if (command === 'serve') return parseServe(rest);
+  if (command === 'query') return parseQuery(rest);
+  if (command === 'help') return { command: 'help', output: USAGE };
+  if (command === undefined) usage('missing command: serve or query');
+  if (command.startsWith('-')) {
+    const args = parseCommandLine(topSpec, argv);
+    if (args.answered) return { command: 'help', output: args.flag('help') ? USAGE : args.output };
   }
-  if (command === '-h' || command === '--help' || command === 'help') return { command: 'help' };
-  throw new UsageError(
-    command === undefined ? 'missing command' : `unknown command ${JSON.stringify(command)}`,
-  );
+  return usage(`unknown command ${JSON.stringify(command)}: serve or query`);
 }

@@ -2,8 +2,19 @@
  * The `srv-time` command. It imports the library through `./index.js`, which the build keeps as a
  * separate module, so the handler classes' `moduleUrl` points at the entry threading workers load.
  */
-import { type BaseServer, formatUrl, isSrvError, type Logger } from '@srv/core';
-import { type CliCommand, parseCli, type Service, USAGE, UsageError } from './cli-args.js';
+import { type BaseServer, isSrvError, type Logger } from '@srv/core';
+import {
+  describeError,
+  describeStartError,
+  exitCodes,
+  formatBanner,
+  formatEndpoint,
+  formatReachLine,
+  runCommand,
+  usage,
+  watchStopSignals,
+} from '@srv/core/cli';
+import { type CliCommand, parseCli, type Service } from './cli-args.js';
 import {
   DaytimeDatagramHandler,
   DaytimeRequestHandler,
@@ -71,36 +82,39 @@ function createServer(command: ServeCommand): BaseServer<unknown> {
 }
 
 async function serve(command: ServeCommand): Promise<number> {
+  const where = formatEndpoint(command.bind, command.port);
   let server: BaseServer<unknown>;
   try {
     server = createServer(command);
   } catch (error) {
-    if (isSrvError(error, 'SRV_ERR_INVALID_ADDRESS')) return usage(error.message);
+    if (isSrvError(error, 'SRV_ERR_INVALID_ADDRESS')) usage(describeStartError(error, where).message);
     throw error;
   }
   try {
     await server.ready;
   } catch (error) {
-    process.stderr.write(`srv-time: ${(error as Error).message}\n`);
-    return 1;
+    await server.close().catch(() => {});
+    const { message, code } = describeStartError(error, where);
+    process.stderr.write(`srv-time: ${message}\n`);
+    return code;
   }
+  // Watched before the banner is printed: whoever reads it may signal at once.
+  const stop = watchStopSignals();
   const { address } = server;
-  const url = formatUrl(address, command.udp ? 'udp' : 'tcp');
+  const scheme = command.udp ? 'udp' : 'tcp';
+  const reach = formatReachLine(address, scheme);
   process.stdout.write(
-    `Serving TIME on ${address.host} port ${address.port} (${url}${serviceNotes[command.service]}) ...\n`,
+    `${formatBanner('TIME', address, scheme, serviceNotes[command.service])}\n${reach ? `${reach}\n` : ''}`,
   );
-  let stopping = false;
-  const stop = () => {
-    // A second signal while draining means "now".
-    if (stopping) process.exit(0);
-    stopping = true;
-    void server.close().then(() => process.exit(0));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  await server.serveForever();
-  await server.close();
-  return 0;
+  const serving = server.serveForever();
+  try {
+    await stop.stopped;
+    await server.close();
+    await serving;
+  } finally {
+    stop.dispose();
+  }
+  return exitCodes.ok;
 }
 
 async function query(command: QueryCommand): Promise<number> {
@@ -122,39 +136,19 @@ async function query(command: QueryCommand): Promise<number> {
     process.stdout.write(`${text}\n`);
     return 0;
   } catch (error) {
-    if (isSrvError(error, 'SRV_ERR_INVALID_ADDRESS')) return usage(error.message);
-    const code = isSrvError(error) ? ` (${error.code})` : '';
-    process.stderr.write(`srv-time: ${(error as Error).message}${code}\n`);
-    return 1;
+    if (isSrvError(error, 'SRV_ERR_INVALID_ADDRESS')) usage(error.message);
+    process.stderr.write(`srv-time: ${describeError(error)}\n`);
+    return exitCodes.failure;
   }
-}
-
-function usage(message: string): number {
-  process.stderr.write(`srv-time: ${message}\n${USAGE}`);
-  return 2;
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  let command: CliCommand;
-  try {
-    command = parseCli(argv);
-  } catch (error) {
-    if (error instanceof UsageError) return usage(error.message);
-    throw error;
-  }
+  const command: CliCommand = parseCli(argv);
   if (command.command === 'help') {
-    process.stdout.write(USAGE);
-    return 0;
+    process.stdout.write(command.output);
+    return exitCodes.ok;
   }
   return command.command === 'serve' ? serve(command) : query(command);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`srv-time: ${(error as Error)?.stack ?? String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+process.exitCode = await runCommand('srv-time', () => main(process.argv.slice(2)));

@@ -8,6 +8,7 @@ import {
   StreamRequestHandler,
   stderrLogger,
 } from '@srv/core';
+import { displayHost } from '@srv/core/internal';
 import {
   answerWord,
   type Clock,
@@ -102,9 +103,8 @@ function computeSettings(handler: object, server: unknown): TimeHandlerSettings 
 
 /** `127.0.0.1:54321` also for IPv4 clients of a dual-stack socket (`::ffff:127.0.0.1`). */
 function formatClient(address: SocketAddress): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address.host);
-  if (mapped) return `${mapped[1]}:${address.port}`;
-  return formatAddress(address);
+  const host = displayHost(address.host);
+  return host === address.host ? formatAddress(address) : `${host}:${address.port}`;
 }
 
 function loggerOf(server: unknown): Logger {

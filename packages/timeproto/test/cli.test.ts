@@ -94,10 +94,18 @@ describe('srv-time serve and query', () => {
   it('binds :: (dual-stack) by default and exits 0 on SIGINT', async () => {
     const server = await serve('0');
     expect(server.banner).toBe(`Serving TIME on :: port ${server.port} (tcp://[::]:${server.port}/) ...`);
+    expect(await server.nextLine()).toMatch(
+      new RegExp(
+        `^Reach it at tcp://localhost:${server.port}/( \\(from the network: tcp://[\\d.]+:${server.port}/\\))?$`,
+      ),
+    );
     const v6 = await run('query', `[::1]:${server.port}`, 'seconds');
     expect(v6.stdout).toMatch(/^\d+\n$/);
+    expect(await server.nextLine()).toMatch(/ -- connected from:\[::1\]:\d+$/);
     const v4 = await run('query', `127.0.0.1:${server.port}`);
     expect(v4.stdout).toMatch(/^\d+\n$/);
+    // The same IPv4 client as srv-static's access log shows it: plain, not ::ffff:127.0.0.1.
+    expect(await server.nextLine()).toMatch(/ -- connected from:127\.0\.0\.1:\d+$/);
     expect(await server.stop('SIGINT')).toBe(0);
   });
 
@@ -169,16 +177,41 @@ describe('srv-time serve and query', () => {
     [['query', 'localhost:8765', 'minutes']],
     [['query', 'localhost:99999']],
     [['query', '--udp=yes']],
-  ])('bad arguments %j print the usage on stderr and exit 2', async (args) => {
+    [['serve', '-b', 'unix:/x']],
+  ])('bad arguments %j print one line on stderr and exit 2', async (args) => {
     const result = await run(...args);
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toMatch(/^srv-time: .+\nusage: srv-time serve \[port\]/);
+    expect(result.stderr).toMatch(/^srv-time: [^\n]+ \(see --help\)\n$/);
   });
 
-  it('--help prints the usage on stdout', async () => {
-    const result = await run('serve', '--help');
-    expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^usage: srv-time serve/);
+  it('names the problem in its one line: unknown option, unix: bind, unresolvable host', async () => {
+    expect(await run('serve', '--frobnicate')).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'srv-time: unknown option --frobnicate (see --help)\n',
+    });
+    expect(await run('serve', '-b', 'unix:/x')).toEqual({
+      code: 2,
+      stdout: '',
+      stderr:
+        'srv-time: -b unix:/x: this command serves over TCP/IP; give an IP address or a host name (see --help)\n',
+    });
+    const unresolvable = await run('serve', '0', '-b', 'nosuch.invalid');
+    expect(unresolvable.code).toBe(2);
+    expect(unresolvable.stderr).toMatch(/^srv-time: cannot bind nosuch\.invalid:0: [^\n]+\n$/);
+    expect(unresolvable.stderr).not.toMatch(/\[|_SrvError/);
+  });
+
+  it("--help prints each command's usage on stdout; --version and -v the version", async () => {
+    const serve = await run('serve', '--help');
+    expect(serve.code).toBe(0);
+    expect(serve.stdout).toMatch(/^Usage: srv-time serve \[port\] \[options\]\n/);
+    expect(serve.stdout).toMatch(/^ {2}-b, --bind ADDRESS /m);
+    const top = await run('--help');
+    expect(top.stdout).toMatch(/^Usage: srv-time serve .*\n[\s\S]*^Usage: srv-time query /m);
+    for (const flag of ['--version', '-v']) {
+      expect(await run(flag)).toEqual({ code: 0, stdout: 'srv-time 0.0.0\n', stderr: '' });
+    }
   });
 });

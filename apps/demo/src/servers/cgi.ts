@@ -34,5 +34,8 @@ export class ForkingServer extends ForkingMixIn(HTTPServer) {
 /** `ForkingServer(('', 9876), CGIHTTPRequestHandler)`, serving `--directory` (the sample by default). */
 export function createCgiServer(options: DemoOptions): ForkingServer {
   const workerData: DirectoryData = { directory: options.directory };
-  return new ForkingServer([options.host, options.port], DirectoryCGIRequestHandler, { workerData });
+  return new ForkingServer([options.host, options.port], DirectoryCGIRequestHandler, {
+    workerData,
+    quiet: options.quiet,
+  });
 }

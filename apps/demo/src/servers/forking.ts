@@ -13,7 +13,7 @@ keepChildThroughCtrlC();
 /** The pages handler, announcing the process it runs in (it runs in a child process). */
 export class ForkingRequestHandler extends PagesRequestHandler {
   override async doGET(): Promise<void> {
-    console.log('Handling with forking', process.pid);
+    if (!this.isQuiet) console.log('Handling with forking', process.pid);
     await super.doGET();
   }
 }
@@ -30,11 +30,12 @@ export class ForkingHTTPServer extends ForkingMixIn(HTTPServer) {
 
 /** `ForkingHTTPServer(('', 7890), RequestHandler)`. */
 export function createForkingServer(options: DemoOptions): ForkingHTTPServer {
-  const workerData: PagesData = { startTime: Date.now(), slow: options.slow };
+  const workerData: PagesData = { startTime: Date.now(), slow: options.slow, quiet: options.quiet };
   return new ForkingHTTPServer([options.host, options.port], ForkingRequestHandler, {
     handlerModule: import.meta.url,
     handlerExport: 'ForkingRequestHandler',
     workerData,
+    quiet: options.quiet,
     graceMs: graceFor(options.slow),
   });
 }

@@ -39,5 +39,5 @@ export class HelloRequestHandler extends BaseHTTPRequestHandler {
 
 /** `HTTPServer(('', 6789), RequestHandle)`. */
 export function createHelloServer(options: DemoOptions): HTTPServer {
-  return new HTTPServer([options.host, options.port], HelloRequestHandler);
+  return new HTTPServer([options.host, options.port], HelloRequestHandler, { quiet: options.quiet });
 }

@@ -55,6 +55,11 @@ export class PagesRequestHandler extends BaseHTTPRequestHandler {
     return { startTime: data?.startTime ?? moduleLoadTime, slow: data?.slow ?? 0 };
   }
 
+  /** `srv-demo --quiet`: the subclasses print no `Handling with …` line. */
+  protected get isQuiet(): boolean {
+    return (this.server.workerData as Partial<PagesData> | undefined)?.quiet === true;
+  }
+
   protected writeHeaders(doc: string | undefined, length: number): void {
     this.sendResponse(doc === undefined ? 404 : 200);
     this.sendHeader('Content-type', 'text/html; charset=utf-8');
@@ -96,10 +101,11 @@ export class PagesRequestHandler extends BaseHTTPRequestHandler {
 
 /** `HTTPServer(('', 7890), RequestHandler)`: Python's plain server handles requests one by one. */
 export function createPagesServer(options: DemoOptions): HTTPServer {
-  const workerData: PagesData = { startTime: Date.now(), slow: options.slow };
+  const workerData: PagesData = { startTime: Date.now(), slow: options.slow, quiet: options.quiet };
   return new HTTPServer([options.host, options.port], PagesRequestHandler, {
     dispatcher: 'serial',
     workerData,
+    quiet: options.quiet,
     graceMs: graceFor(options.slow),
   });
 }

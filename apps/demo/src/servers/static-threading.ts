@@ -20,5 +20,8 @@ export class ThreadingServer extends ThreadingMixIn(HTTPServer) {
 /** `ThreadingServer(('', 9876), SimpleHTTPRequestHandler)`. */
 export function createStaticThreadingServer(options: DemoOptions): ThreadingServer {
   const workerData: DirectoryData = { directory: options.directory };
-  return new ThreadingServer([options.host, options.port], DirectoryRequestHandler, { workerData });
+  return new ThreadingServer([options.host, options.port], DirectoryRequestHandler, {
+    workerData,
+    quiet: options.quiet,
+  });
 }

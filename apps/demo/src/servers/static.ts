@@ -29,5 +29,8 @@ export class DirectoryRequestHandler extends SimpleHTTPRequestHandler {
 /** `HTTPServer(('', 9876), SimpleHTTPRequestHandler)`, serving `--directory` (the sample by default). */
 export function createStaticServer(options: DemoOptions): HTTPServer {
   const workerData: DirectoryData = { directory: options.directory };
-  return new HTTPServer([options.host, options.port], DirectoryRequestHandler, { workerData });
+  return new HTTPServer([options.host, options.port], DirectoryRequestHandler, {
+    workerData,
+    quiet: options.quiet,
+  });
 }

@@ -10,7 +10,7 @@ import { PagesRequestHandler } from './pages.js';
 /** The pages handler, announcing the thread it runs in (it runs in a worker thread). */
 export class ThreadingRequestHandler extends PagesRequestHandler {
   override async doGET(): Promise<void> {
-    console.log('Handling with thread', currentThreadName());
+    if (!this.isQuiet) console.log('Handling with thread', currentThreadName());
     await super.doGET();
   }
 }
@@ -27,11 +27,12 @@ export class ThreadingHTTPServer extends ThreadingMixIn(HTTPServer) {
 
 /** `ThreadingHTTPServer(('', 7890), RequestHandler)`. */
 export function createThreadingServer(options: DemoOptions): ThreadingHTTPServer {
-  const workerData: PagesData = { startTime: Date.now(), slow: options.slow };
+  const workerData: PagesData = { startTime: Date.now(), slow: options.slow, quiet: options.quiet };
   return new ThreadingHTTPServer([options.host, options.port], ThreadingRequestHandler, {
     handlerModule: import.meta.url,
     handlerExport: 'ThreadingRequestHandler',
     workerData,
+    quiet: options.quiet,
     graceMs: graceFor(options.slow),
   });
 }

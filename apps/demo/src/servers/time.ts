@@ -13,5 +13,8 @@ import type { DemoOptions } from '../options.js';
  * `TimeRequestHandler` the tutorial's `StreamRequestHandler` subclass.
  */
 export function createTimeServer(options: DemoOptions): TimeServer {
-  return new TimeServer([options.host, options.port], TimeRequestHandler, { logger: printLogger });
+  return new TimeServer([options.host, options.port], TimeRequestHandler, {
+    logger: printLogger,
+    logConnections: !options.quiet,
+  });
 }

@@ -9,5 +9,8 @@ import type { DemoOptions } from '../options.js';
 
 /** `TimeServer` with `address_family = AF_INET6`, on `[::]:8765`. */
 export function createTime6Server(options: DemoOptions): TimeServer6 {
-  return new TimeServer6([options.host, options.port], TimeRequestHandler, { logger: printLogger });
+  return new TimeServer6([options.host, options.port], TimeRequestHandler, {
+    logger: printLogger,
+    logConnections: !options.quiet,
+  });
 }

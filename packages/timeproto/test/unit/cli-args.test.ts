@@ -88,7 +88,8 @@ describe('srv-time arguments', () => {
   });
 
   it('help is a command of its own', () => {
-    expect(parseCli(['--help'])).toEqual({ command: 'help' });
-    expect(parseCli(['query', '-h'])).toEqual({ command: 'help' });
+    expect(parseCli(['--help'])).toMatchObject({ command: 'help' });
+    expect(parseCli(['query', '-h'])).toMatchObject({ command: 'help' });
+    expect(parseCli(['-v'])).toEqual({ command: 'help', output: 'srv-time 0.0.0\n' });
   });
 });
