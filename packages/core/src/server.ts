@@ -25,6 +25,7 @@ import {
   type DatagramInfo,
   DatagramListener,
   StreamListener,
+  type StreamListenerOptions,
   type TlsOptions,
   wrapTls,
 } from './listener.js';
@@ -63,6 +64,15 @@ export interface BaseServerOptions {
   reusePort?: boolean;
   /** Serve TLS on a stream server (certificate and key). */
   tls?: TlsOptions;
+  /**
+   * Stream servers: every connection starts with a PROXY protocol header (v1 or v2) from a trusted
+   * proxy, and `clientAddress` is the client it names. See {@link StreamListenerOptions.proxyProtocol}.
+   */
+  proxyProtocol?: boolean;
+  /** Addresses or CIDR blocks trusted to send PROXY headers. Default loopback only. */
+  trustedProxies?: readonly string[];
+  /** Milliseconds a connection has to deliver its PROXY header. Default 5000. */
+  proxyHeaderTimeout?: number;
   /**
    * Attach mode: bind nothing; requests are handed in with `attach()` / `attachDatagram()` (what
    * threading and forking workers use). The address argument is then only reported.
@@ -674,6 +684,11 @@ export class TCPServer extends BaseServer<Duplex> {
         ? { allowReuseAddress: this.options.allowReuseAddress }
         : {}),
       ...(this.options.tls ? { tls: this.options.tls } : {}),
+      ...(this.options.proxyProtocol ? { proxyProtocol: true } : {}),
+      ...(this.options.trustedProxies ? { trustedProxies: this.options.trustedProxies } : {}),
+      ...(this.options.proxyHeaderTimeout !== undefined
+        ? { proxyHeaderTimeout: this.options.proxyHeaderTimeout }
+        : {}),
       pauseOnConnect: this.dispatcher.pauseOnConnect ?? false,
     });
   }
