@@ -286,7 +286,9 @@ export class StreamListener extends EventEmitter {
       listenOptions.host = address.host;
       listenOptions.port = address.port;
       if (options.ipv6Only) listenOptions.ipv6Only = true;
-      if (options.reusePort) listenOptions.reusePort = true;
+      // In a cluster worker, `exclusive` binds this process's own socket: without it the primary would
+      // bind one shared socket and SO_REUSEPORT would spread nothing.
+      if (options.reusePort) Object.assign(listenOptions, { reusePort: true, exclusive: true });
     } else if (address.kind === 'unix') {
       await removeStaleSocket(address.path).catch((error) => {
         throw toBindError(error, where);
