@@ -212,7 +212,8 @@ export function readProxyHeader(
       finish(header, buffered.subarray(length));
     };
     const onGone = () => finish(undefined);
-    const timer = setTimeout(onGone, options.timeout);
+    // A silent connection must not keep a closed server's process alive for the whole timeout.
+    const timer = setTimeout(onGone, options.timeout).unref();
     socket.on('data', onData);
     socket.once('end', onGone);
     socket.once('close', onGone);
