@@ -19,6 +19,12 @@ import type { ConnectionInfo } from './listener.js';
 /** Who may send a PROXY header when none is configured: the loopback addresses. */
 export const defaultTrustedProxies: readonly string[] = Object.freeze(['127.0.0.0/8', '::1/128']);
 
+/**
+ * Set on a socket whose PROXY header was read: the header's length in bytes. `socket.bytesRead`
+ * counts them; a server that tells "sent nothing yet" from `bytesRead` subtracts them.
+ */
+export const proxyHeaderBytesKey: unique symbol = Symbol.for('srv.proxyHeaderBytes');
+
 /** Milliseconds a connection has to deliver its PROXY header. */
 export const defaultProxyHeaderTimeout = 5000;
 
@@ -209,6 +215,7 @@ export function readProxyHeader(
         return;
       }
       const header = parseProxyHeader(buffered.subarray(0, length));
+      (socket as Socket & { [proxyHeaderBytesKey]?: number })[proxyHeaderBytesKey] = length;
       finish(header, buffered.subarray(length));
     };
     const onGone = () => finish(undefined);

@@ -25,6 +25,9 @@ import { isHttp09RequestLine, readRequestHead } from './head.js';
 import { HealthCheck, proxyHeaderProblem } from './health.js';
 import { SrvServerResponse } from './response.js';
 
+/** The length of the PROXY header @srv/core's listener read from a socket (its `bytesRead` counts it). */
+const proxyHeaderBytesKey = Symbol.for('srv.proxyHeaderBytes');
+
 /** Options of {@link HTTPServer}; each also readable as a static field of a subclass. */
 export interface HTTPServerOptions extends BaseServerOptions {
   /** Default: the handler class's static `protocolVersion` (`'HTTP/1.1'`). */
@@ -139,6 +142,10 @@ class Connection {
     this.since = this.started;
     this.sendingSince = this.started;
     this.#countsItself = typeof this.socket.bytesRead === 'number';
+    // A PROXY protocol header (read by the listener) is no request byte: a connection that sent only
+    // that is idle, and closes silently at its timeout or on shutdown.
+    if (this.#countsItself)
+      this.mark = (socket as Duplex & { [proxyHeaderBytesKey]?: number })[proxyHeaderBytesKey] ?? 0;
     this.serverRequest = { kind: 'stream', request: socket, info: info as ConnectionInfo };
     const ended = new Promise<void>((resolve) => {
       if (socket.destroyed) resolve();

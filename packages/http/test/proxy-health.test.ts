@@ -54,6 +54,24 @@ describe('PROXY protocol through HTTPServer', () => {
     expect(splitResponse(raw).body).toBe('203.0.113.7 51000');
   });
 
+  it('a connection that sent only its PROXY header is idle: silent at its timeout, closed at once on shutdown', async () => {
+    const t = await serve(WhoHandler, { proxyProtocol: true, headersTimeout: 200 });
+    // The header and a FIN, no request: closed without an answer (no 408 for a request never begun).
+    const silent = await exchange(t, 'PROXY TCP4 203.0.113.7 127.0.0.1 51000 80\r\n', { end: true });
+    expect(silent).toBe('');
+    const waiting = await t.connect();
+    const closed = once(waiting, 'close');
+    const header = readUntil(waiting, () => false);
+    waiting.write('PROXY TCP4 203.0.113.7 127.0.0.1 51000 80\r\n');
+    // The header has arrived once the server counts the connection.
+    while (t.server.connectionCount === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    const started = performance.now();
+    await t.server.shutdown();
+    await closed;
+    expect((await header).length).toBe(0);
+    expect(performance.now() - started).toBeLessThan(150);
+  });
+
   it('an untrusted sender gets no answer at all, and no log line names the spoofed client', async () => {
     const t = await serve(WhoHandler, { proxyProtocol: true, trustedProxies: ['192.0.2.0/24'] });
     const raw = await exchange(
