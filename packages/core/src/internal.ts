@@ -1,6 +1,6 @@
 /**
  * `@srv/core/internal`: plumbing the sibling srv packages (@srv/concurrency, @srv/http, @srv/timeproto)
- * share. Not public API: it changes with them, without a major version. Applications use `@srv/core`.
+ * and the commands share. Not public API: it changes with them, without a major version. Applications use `@srv/core`.
  */
 export { displayHost } from './address.js';
 export { createAttachedServer } from './attach.js';
@@ -8,3 +8,10 @@ export { resolveDispatcher } from './dispatcher.js';
 export { isHandlerClass, runHandler } from './handler.js';
 export { connectionInfoOf, wrapTls } from './listener.js';
 export { loadModuleRef, type ModuleRef, resolveModuleRef, type WorkerServerSpec } from './worker-spec.js';
+export {
+  type RunWorkersOptions,
+  resolveWorkerCount,
+  runWorkers,
+  type WorkerContext,
+  type WorkerServer,
+} from './workers.js';

@@ -11,6 +11,13 @@ import {
   toFamily,
 } from './address.js';
 import { createError, toBindError } from './errors.js';
+import {
+  createTrustList,
+  defaultProxyHeaderTimeout,
+  isTrustedProxy,
+  proxiedInfo,
+  readProxyHeader,
+} from './proxy-protocol.js';
 
 /** Certificate and key (PEM strings or buffers) plus any other `node:tls` server option. */
 export type TlsOptions = tls.TlsOptions & {
@@ -26,6 +33,11 @@ export interface ConnectionInfo {
   readonly remote: SocketAddress;
   /** True when the connection is (or is to be) wrapped in TLS. */
   readonly tls: boolean;
+  /**
+   * With `proxyProtocol`: the proxy that connected and vouched for `remote` (the client its PROXY
+   * header named). Absent on direct connections.
+   */
+  readonly proxy?: SocketAddress;
 }
 
 /** One received datagram, with the way to answer it. */
@@ -50,6 +62,21 @@ export interface StreamListenerOptions {
   pauseOnConnect?: boolean;
   /** Serve TLS on this listener; the info of each connection says `tls: true`. */
   tls?: TlsOptions;
+  /**
+   * Every connection starts with a PROXY protocol header (v1 or v2, as nginx, HAProxy and cloud load
+   * balancers send): the connection's `remote` is the client the header names, `proxy` the proxy. A
+   * connection from outside `trustedProxies`, or without a valid header within `proxyHeaderTimeout`,
+   * is closed without a byte of answer. Default false.
+   */
+  proxyProtocol?: boolean;
+  /**
+   * Addresses or CIDR blocks allowed to send PROXY headers (IPv4-mapped IPv6 clients match their IPv4
+   * form). Connections over a Unix socket are trusted (its file mode says who may connect). Default
+   * loopback only: `['127.0.0.0/8', '::1/128']`.
+   */
+  trustedProxies?: readonly string[];
+  /** Milliseconds a connection has to deliver its whole PROXY header. Default 5000. */
+  proxyHeaderTimeout?: number;
 }
 
 /** Options of the datagram listener. */
@@ -185,7 +212,9 @@ async function removeStaleSocket(path: string): Promise<void> {
  * emits `connection` with each accepted socket and its {@link ConnectionInfo}. TLS is not applied here:
  * the info says `tls: true` and the consumer wraps (in this process or another).
  *
- * Events: `listening`, `connection (socket, info)`, `close`, `error`.
+ * Events: `listening`, `connection (socket, info)`, `close`, `error`, and with `proxyProtocol`
+ * `proxyRefused (info, reason)` for a connection closed unanswered (`'untrusted'` sender, or no valid
+ * `'header'` in time).
  */
 export class StreamListener extends EventEmitter {
   /** Resolves once listening; rejects with a coded error. Never an unhandled rejection. */
@@ -197,6 +226,9 @@ export class StreamListener extends EventEmitter {
   /** The local end of every connection when bound to one IP address (not a wildcard). */
   #knownLocal: SocketAddress | undefined;
   #closing: Promise<void> | undefined;
+  #trusted: net.BlockList | undefined;
+  readonly #proxyHeaderTimeout: number;
+  readonly #pauseOnConnect: boolean;
 
   constructor(address: ListenAddress, options: StreamListenerOptions = {}) {
     super();
@@ -205,10 +237,16 @@ export class StreamListener extends EventEmitter {
     // Half-open: a client that shuts down its sending side (`nc -N`, `shutdown(SHUT_WR)`) still gets
     // its answer; the server closes its side when the handler is done (node:http expects this too).
     this.#server = net.createServer({ pauseOnConnect: options.pauseOnConnect ?? false, allowHalfOpen: true });
-    this.#server.on('connection', (socket: net.Socket) => {
-      const path = address.kind === 'unix' ? address.path : '';
-      this.emit('connection', socket, connectionInfoOf(socket, this.#isTls, path, this.#knownLocal));
-    });
+    const path = address.kind === 'unix' ? address.path : '';
+    if (options.proxyProtocol) {
+      this.#server.on('connection', (socket: net.Socket) => this.#acceptProxied(socket, path));
+    } else {
+      this.#server.on('connection', (socket: net.Socket) => {
+        this.emit('connection', socket, connectionInfoOf(socket, this.#isTls, path, this.#knownLocal));
+      });
+    }
+    this.#proxyHeaderTimeout = options.proxyHeaderTimeout ?? defaultProxyHeaderTimeout;
+    this.#pauseOnConnect = options.pauseOnConnect ?? false;
     // A failing accept (EMFILE…) must not take the process down: report it and keep listening.
     this.#server.on('error', (error) => {
       if (this.#bound !== undefined) this.emit('error', error);
@@ -227,6 +265,16 @@ export class StreamListener extends EventEmitter {
       );
     }
     checkReusePort(options.reusePort);
+    if (options.proxyProtocol) {
+      const timeout = options.proxyHeaderTimeout;
+      if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0)) {
+        throw createError(
+          'SRV_ERR_INVALID_OPTION',
+          `proxyHeaderTimeout must be a positive number of milliseconds, got ${timeout}`,
+        );
+      }
+      this.#trusted = createTrustList(options.trustedProxies);
+    }
     if (options.backlog !== undefined && (!Number.isInteger(options.backlog) || options.backlog < 0)) {
       throw createError(
         'SRV_ERR_INVALID_OPTION',
@@ -238,7 +286,9 @@ export class StreamListener extends EventEmitter {
       listenOptions.host = address.host;
       listenOptions.port = address.port;
       if (options.ipv6Only) listenOptions.ipv6Only = true;
-      if (options.reusePort) listenOptions.reusePort = true;
+      // In a cluster worker, `exclusive` binds this process's own socket: without it the primary would
+      // bind one shared socket and SO_REUSEPORT would spread nothing.
+      if (options.reusePort) Object.assign(listenOptions, { reusePort: true, exclusive: true });
     } else if (address.kind === 'unix') {
       await removeStaleSocket(address.path).catch((error) => {
         throw toBindError(error, where);
@@ -277,6 +327,30 @@ export class StreamListener extends EventEmitter {
       this.#knownLocal = Object.freeze({ family: bound.family, host: bound.host, port: bound.port });
     }
     this.emit('listening', this.#bound);
+  }
+
+  /** Checks the sender, reads its PROXY header, then emits the connection as the header's client's. */
+  async #acceptProxied(socket: net.Socket, path: string): Promise<void> {
+    const direct = connectionInfoOf(socket, this.#isTls, path, this.#knownLocal);
+    const trusted = this.#trusted;
+    // A listener that failed its checks never accepts, so `trusted` is set; a Unix peer is local.
+    if (
+      trusted === undefined ||
+      (direct.remote.family !== 'unix' && !isTrustedProxy(trusted, direct.remote.host))
+    ) {
+      socket.destroy();
+      this.emit('proxyRefused', direct, 'untrusted');
+      return;
+    }
+    const header = await readProxyHeader(socket, {
+      timeout: this.#proxyHeaderTimeout,
+      paused: this.#pauseOnConnect,
+    });
+    if (header === undefined) {
+      this.emit('proxyRefused', direct, 'header');
+      return;
+    }
+    this.emit('connection', socket, proxiedInfo(direct, header));
   }
 
   /** The bound address (real port when 0 was asked). Throws before `ready`. */

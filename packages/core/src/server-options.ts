@@ -36,6 +36,15 @@ export interface BaseServerOptions {
   /** Serve TLS on a stream server (certificate and key). */
   tls?: TlsOptions;
   /**
+   * Stream servers: every connection starts with a PROXY protocol header (v1 or v2) from a trusted
+   * proxy, and `clientAddress` is the client it names. See {@link StreamListenerOptions.proxyProtocol}.
+   */
+  proxyProtocol?: boolean;
+  /** Addresses or CIDR blocks trusted to send PROXY headers. Default loopback only. */
+  trustedProxies?: readonly string[];
+  /** Milliseconds a connection has to deliver its PROXY header. Default 5000. */
+  proxyHeaderTimeout?: number;
+  /**
    * Attach mode: bind nothing; requests are handed in with `attach()` / `attachDatagram()` (what
    * threading and forking workers use). The address argument is then only reported.
    */

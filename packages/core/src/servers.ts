@@ -33,6 +33,11 @@ export class TCPServer extends BaseServer<Duplex> {
         ? { allowReuseAddress: this.options.allowReuseAddress }
         : {}),
       ...(this.options.tls ? { tls: this.options.tls } : {}),
+      ...(this.options.proxyProtocol ? { proxyProtocol: true } : {}),
+      ...(this.options.trustedProxies ? { trustedProxies: this.options.trustedProxies } : {}),
+      ...(this.options.proxyHeaderTimeout !== undefined
+        ? { proxyHeaderTimeout: this.options.proxyHeaderTimeout }
+        : {}),
       pauseOnConnect: this.dispatcher.pauseOnConnect ?? false,
     });
   }

@@ -3,6 +3,9 @@ import type { Duplex } from 'node:stream';
 import type { ConnectionInfo, RequestInfo, ServerRequest, SocketAddress } from '@srv/core';
 import type { Problem } from './diagnose.js';
 
+/** The length of the PROXY header @srv/core's listener read from a socket (its `bytesRead` counts it). */
+const proxyHeaderBytesKey = Symbol.for('srv.proxyHeaderBytes');
+
 /** Where a connection stands: waiting for a request, reading one, or handling one. */
 export type Phase = 'idle' | 'reading' | 'active';
 
@@ -54,6 +57,10 @@ export class Connection {
     this.since = this.started;
     this.sendingSince = this.started;
     this.#countsItself = typeof this.socket.bytesRead === 'number';
+    // A PROXY protocol header (read by the listener) is no request byte: a connection that sent only
+    // that is idle, and closes silently at its timeout or on shutdown.
+    if (this.#countsItself)
+      this.mark = (socket as Duplex & { [proxyHeaderBytesKey]?: number })[proxyHeaderBytesKey] ?? 0;
     this.serverRequest = { kind: 'stream', request: socket, info: info as ConnectionInfo };
     const ended = new Promise<void>((resolve) => {
       if (socket.destroyed) resolve();

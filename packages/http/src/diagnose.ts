@@ -7,6 +7,7 @@
 import http from 'node:http';
 import { pythonRepr } from './format.js';
 import { isHttp09RequestLine } from './head.js';
+import { proxyHeaderProblem } from './health.js';
 
 /** The error Node's `clientError` event carries: llhttp's code and reason, and the bytes it failed in. */
 export interface ParserError extends Error {
@@ -61,6 +62,8 @@ export function diagnoseParserError(error: ParserError, state: ParserState, maxL
   const lineStart = raw.lastIndexOf('\n', at - 1) + 1;
   const lineEnd = raw.indexOf('\n', lineStart);
   const line = raw.slice(lineStart, lineEnd === -1 ? raw.length : lineEnd).replace(/\r$/, '');
+  const proxyHeader = proxyHeaderProblem(raw, lineStart);
+  if (proxyHeader) return proxyHeader;
   switch (error.code) {
     case 'HPE_HEADER_OVERFLOW':
       return diagnoseOverflow(raw, state);

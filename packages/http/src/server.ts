@@ -29,6 +29,7 @@ import {
   resolvedFinish,
 } from './handler.js';
 import { readRequestHead } from './head.js';
+import { HealthCheck } from './health.js';
 import { SrvServerResponse } from './response.js';
 import { peekFirstChunk, rewriteAbsoluteTarget } from './target.js';
 import { ConnectionTimeouts } from './timeouts.js';
@@ -57,6 +58,17 @@ export interface HTTPServerOptions extends BaseServerOptions {
   sendTimeout?: number;
   /** No access log lines, and no per-request error lines (`code 404, message …`, aborts). Default false. */
   quiet?: boolean;
+  /**
+   * A path (like `/healthz`) answered `200 ok` to GET and HEAD while serving and `503 draining` once
+   * {@link HTTPServer.beginDrain} was called, before any handler or dispatcher queue, and not logged.
+   * Default: none (the path reaches the handler like any other).
+   */
+  healthPath?: string;
+  /**
+   * Also answer the health path (or `/` without one) on a plain HTTP listener on this port, on the
+   * server's host: no TLS and no PROXY header, as orchestrators' probes send. Default: none.
+   */
+  healthPort?: number;
 }
 
 interface HTTPServerStatics {
@@ -115,6 +127,14 @@ export class HTTPServer extends TCPServer {
   readonly #connections = new Set<Connection>();
   readonly #timeouts: ConnectionTimeouts;
   #shuttingDown = false;
+  readonly #health: HealthCheck;
+  #drain: Promise<void> | undefined;
+  #shutdownDone: Promise<void> | undefined;
+  /**
+   * Resolves with the health listener's address once it listens (`undefined` without `healthPort`);
+   * rejects with a coded error when it cannot. Never an unhandled rejection.
+   */
+  readonly healthReady: Promise<SocketAddress | undefined>;
 
   constructor(address: AddressInput, Handler: HTTPHandlerClass, options: HTTPServerOptions = {}) {
     super(address, Handler as unknown as RequestHandler<Duplex, TCPServer>, options);
@@ -146,6 +166,17 @@ export class HTTPServer extends TCPServer {
     this.maxHeaderLines = pick('maxHeaderLines');
     this.maxLineLength = pick('maxLineLength');
     this.maxHeaderSize = pick('maxHeaderSize');
+    this.#health = new HealthCheck(options.healthPath);
+    const healthPort = options.healthPort;
+    // Workers (attach mode) share the primary's listeners; the primary alone answers probes.
+    this.healthReady =
+      healthPort === undefined || options.attach
+        ? Promise.resolve(undefined)
+        : this.ready.then(() => {
+            const { family, host } = this.address;
+            return this.#health.listen(family === 'unix' ? '0.0.0.0' : host, healthPort);
+          });
+    this.healthReady.catch(() => {});
 
     const inner = http.createServer({
       // Buffers sendHeader() lines and hands them to Node as one writeHead() array (see response.ts).
@@ -324,6 +355,8 @@ export class HTTPServer extends TCPServer {
       this.#reject(connection, req, res, rejected.problem);
       return settledPromise;
     }
+    if (this.#health.draining) res.shouldKeepAlive = false;
+    if (this.#health.intercept(req, res)) return settledPromise;
     return this.dispatcher
       .dispatch(connection.serverRequest, () => this.#serve(connection, req, res, expectContinue))
       .catch((error: unknown) => this.#dispatchFailed(connection, req, res, error));
@@ -684,6 +717,49 @@ export class HTTPServer extends TCPServer {
 
   #stopTicker(): void {
     this.#timeouts.stop();
+  }
+
+  /** True once {@link beginDrain} was called. */
+  get draining(): boolean {
+    return this.#health.draining;
+  }
+
+  /**
+   * Begins a drain (what SIGTERM does under an orchestrator): for `delayMs` the server keeps
+   * accepting, the health path answers 503 and every response carries `Connection: close`, so load
+   * balancers move away without a failed request; then `shutdown()` finishes in-flight requests
+   * within `graceMs`. Resolves when the shutdown is done. Idempotent (later delays are ignored).
+   */
+  beginDrain(delayMs = 0): Promise<void> {
+    if (!Number.isFinite(delayMs) || delayMs < 0) {
+      return Promise.reject(
+        new SrvError('SRV_ERR_INVALID_OPTION', `drain delay must be a non-negative number, got ${delayMs}`),
+      );
+    }
+    this.#drain ??= (async () => {
+      this.#health.draining = true;
+      this.emit('draining', delayMs);
+      if (delayMs > 0 && !this.#shuttingDown) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delayMs);
+          this.once('shutdown', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
+      await this.shutdown();
+    })();
+    return this.#drain;
+  }
+
+  /** Also closes the health listener, once in-flight requests are done. */
+  override shutdown(): Promise<void> {
+    this.#shutdownDone ??= super.shutdown().then(async () => {
+      await this.healthReady.catch(() => {});
+      await this.#health.close();
+    });
+    return this.#shutdownDone;
   }
 
   #onShutdown(): void {
