@@ -1,7 +1,6 @@
 import { Duplex } from 'node:stream';
-import type { MessagePort } from 'node:worker_threads';
 import type { ConnectionInfo } from '@srv/core';
-import { ackThreshold, defaultRelayWindow, post, type RelayMessage, toBuffer } from './relay.js';
+import { ackThreshold, defaultRelayWindow, post, type RelayMessage, type RelayPort, toBuffer } from './relay.js';
 
 /**
  * Worker end of a relayed connection: a `Duplex` that looks enough like a `net.Socket` for handlers
@@ -20,7 +19,7 @@ export class RelayedSocket extends Duplex {
   bytesWritten = 0;
   /** Bytes received from the relay so far. */
   bytesRead = 0;
-  readonly #port: MessagePort;
+  readonly #port: RelayPort;
   readonly #window: number;
   readonly #threshold: number;
   #unacked = 0;
@@ -29,10 +28,24 @@ export class RelayedSocket extends Duplex {
   #remoteClosed = false;
   #timeout = 0;
   #timer: NodeJS.Timeout | undefined;
+  readonly #exchange: boolean;
+  #message: unknown = null;
 
-  constructor(port: MessagePort, info: ConnectionInfo, window = defaultRelayWindow) {
+  /**
+   * `exchange`: the port carries one HTTP request and its response (threading's `forwardsRequests`),
+   * so once `node:http` is done with the response this socket tells the primary (`fin`, when the
+   * worker's server kept its end open; an ended socket says `end` itself) and closes.
+   */
+  constructor(
+    port: RelayPort,
+    info: ConnectionInfo,
+    window = defaultRelayWindow,
+    exchange = false,
+    initial?: Uint8Array,
+  ) {
     super({ allowHalfOpen: true });
     this.#port = port;
+    this.#exchange = exchange;
     this.#window = window;
     this.#threshold = ackThreshold(window);
     const isUnix = info.remote.family === 'unix';
@@ -48,6 +61,37 @@ export class RelayedSocket extends Duplex {
       this.destroy();
     });
     port.start();
+    // An exchange's head came with the request itself (one message, not two): nothing to acknowledge.
+    if (initial !== undefined) {
+      this.bytesRead += initial.byteLength;
+      this.push(toBuffer(initial));
+    }
+  }
+
+  /** The response `node:http` is writing here; it clears it once that response has finished. */
+  get _httpMessage(): unknown {
+    return this.#message;
+  }
+
+  set _httpMessage(value: unknown) {
+    const previous = this.#message;
+    this.#message = value;
+    // Node detaches a finished response, then (in the same turn) ends the socket if the response
+    // was the connection's last: judge one tick later.
+    if (this.#exchange && previous && !value) process.nextTick(() => this.#responseDone());
+  }
+
+  #responseDone(): void {
+    if (this.destroyed || this.writableEnded || this.#remoteClosed || this.#message) return;
+    this.#lastWord({ t: 'fin' });
+    this.destroy();
+  }
+
+  /** An exchange's `fin` or `end`: the primary closes its end on it, so nothing follows. */
+  #lastWord(message: RelayMessage): void {
+    this.#port.postMessage(message);
+    this.#remoteClosed = true;
+    this.#port.detach?.();
   }
 
   #receive(message: RelayMessage): void {
@@ -105,7 +149,10 @@ export class RelayedSocket extends Duplex {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    if (!this.#remoteClosed) this.#port.postMessage({ t: 'end' } satisfies RelayMessage);
+    if (this.#remoteClosed) {
+      // Nothing to tell.
+    } else if (this.#exchange) this.#lastWord({ t: 'end' });
+    else this.#port.postMessage({ t: 'end' } satisfies RelayMessage);
     callback();
   }
 

@@ -3,7 +3,8 @@ import { workerEntry } from './entry.js';
 import { createError, deserializeError } from './errors.js';
 import { checkLimits, PoolDispatcher, type PoolJob, type PoolWorker } from './pool.js';
 import type { FromWorker, ThreadWorkerData, ToWorker } from './protocol.js';
-import { defaultRelayWindow, relaySocket } from './relay.js';
+import { MuxRouter } from './mux-port.js';
+import { defaultRelayWindow, exchangeHead, isExchange, type RelayPort, relaySocket } from './relay.js';
 
 /** Options of {@link threading}. Python's `ThreadingMixIn` fields, plus the pool's limits. */
 export interface ThreadingOptions {
@@ -32,6 +33,8 @@ export interface ThreadingOptions {
 interface ThreadSlot extends PoolWorker {
   readonly worker: Worker;
   readonly exit: Promise<void>;
+  /** The thread's HTTP exchanges, on its own channel. */
+  readonly router: MuxRouter;
 }
 
 let threadCounter = 0;
@@ -47,6 +50,8 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
   readonly pauseOnConnect = false;
   /** TLS ends in the main thread; workers get plaintext. */
   readonly handlesTls = false;
+  /** `HTTPServer` keeps its connections here and sends each request to a free thread. */
+  readonly forwardsRequests = true;
   readonly #daemon: boolean;
   readonly #window: number;
 
@@ -83,11 +88,13 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
     const exit = new Promise<void>((resolve) => {
       resolveExit = resolve;
     });
-    const slot: ThreadSlot = { name, worker, exit, job: undefined, idleTimer: undefined, exited: false };
+    const router = new MuxRouter((envelope, transfer) => worker.postMessage(envelope, transfer));
+    const slot: ThreadSlot = { name, worker, exit, router, job: undefined, idleTimer: undefined, exited: false };
     return new Promise<ThreadSlot>((resolve, reject) => {
       let ready = false;
       worker.on('message', (message: FromWorker) => {
-        if (ready) {
+        if (message.t === 'x') router.route(message);
+        else if (ready) {
           this.onMessage(slot, message);
         } else if (message.t === 'ready') {
           ready = true;
@@ -103,6 +110,7 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
       });
       worker.on('exit', (code) => {
         resolveExit();
+        router.closeAll();
         if (!ready) {
           reject(
             createError('SRV_ERR_WORKER_START_FAILED', `${name} exited with code ${code} while starting`),
@@ -119,13 +127,24 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
   protected send(slot: ThreadSlot, job: PoolJob): void {
     const { request } = job;
     if (request.kind === 'stream') {
+      if (isExchange(request.request)) {
+        // One HTTP request: on the thread's own channel (see mux-port.ts).
+        const port = slot.router.open(job.id);
+        const b = new Uint8Array(exchangeHead(request.request)!);
+        slot.worker.postMessage(
+          { t: 'conn', id: job.id, info: request.info, exchange: true, b } satisfies ToWorker,
+          [b.buffer],
+        );
+        job.extra = relaySocket(request.request, port, this.#window, request.head);
+        return;
+      }
       const { port1, port2 } = new MessageChannel();
       // The worker's end travels first: a client already gone closes port1 at once, and a port closed
       // before its twin was transferred never tells the worker, whose handler would wait forever.
       slot.worker.postMessage({ t: 'conn', id: job.id, info: request.info, port: port2 } satisfies ToWorker, [
         port2,
       ]);
-      job.extra = relaySocket(request.request, port1, this.#window, request.head);
+      job.extra = relaySocket(request.request, port1 as unknown as RelayPort, this.#window, request.head);
     } else {
       const data = new Uint8Array(request.request.data);
       slot.worker.postMessage(

@@ -21,6 +21,7 @@ import {
   type ProtocolVersion,
   resolvedFinish,
 } from './handler.js';
+import { forwardRequest } from './exchange.js';
 import { isHttp09RequestLine, readRequestHead } from './head.js';
 import { SrvServerResponse } from './response.js';
 
@@ -330,7 +331,9 @@ export class HTTPServer extends TCPServer {
     serverRequest: ServerRequest,
   ): Promise<void> {
     if (serverRequest.kind !== 'stream') return super.processRequest(request, clientAddress, serverRequest);
-    if (!this.dispatcher.runsElsewhere) return this.runRequest(request, clientAddress, serverRequest);
+    if (!this.dispatcher.runsElsewhere || this.dispatcher.forwardsRequests) {
+      return this.runRequest(request, clientAddress, serverRequest);
+    }
     if (serverRequest.info.tls && this.dispatcher.handlesTls) {
       return super.processRequest(request, clientAddress, serverRequest);
     }
@@ -447,9 +450,10 @@ export class HTTPServer extends TCPServer {
       this.#reject(connection, req, res, rejected.problem);
       return settledPromise;
     }
-    return this.dispatcher
-      .dispatch(connection.serverRequest, () => this.#serve(connection, req, res, expectContinue))
-      .catch((error: unknown) => this.#dispatchFailed(connection, req, res, error));
+    const dispatched = this.dispatcher.forwardsRequests
+      ? forwardRequest(this.dispatcher, connection.serverRequest, connection.closing, req, res)
+      : this.dispatcher.dispatch(connection.serverRequest, () => this.#serve(connection, req, res, expectContinue));
+    return dispatched.catch((error: unknown) => this.#dispatchFailed(connection, req, res, error));
   }
 
   /** The dispatcher refused the request (a full serial queue): 503, and the connection closes. */
