@@ -10,7 +10,12 @@ import { defaultRelayWindow, exchangeHead, isExchange, type RelayPort, relaySock
 export interface ThreadingOptions {
   /** Most worker threads at once (each serves one request at a time). Default 64. */
   maxThreads?: number;
-  /** Threads started with the server and kept while idle. Default 1. */
+  /**
+   * Threads started with the server and kept while idle. Default 2 (or `maxThreads` if smaller): with
+   * requests, not connections, going to threads, two warm threads serve the common keep-alive load
+   * without either waiting for the other's round trip, and one handler that blocks leaves a warm
+   * thread for everyone else; each idle thread costs about 8 MB.
+   */
   minThreads?: number;
   /** Milliseconds an idle thread beyond `minThreads` lives. Default 30000; 0 = forever. */
   idleTimeout?: number;
@@ -39,10 +44,16 @@ interface ThreadSlot extends PoolWorker {
 
 let threadCounter = 0;
 
+/** See {@link ThreadingOptions.minThreads}. */
+const defaultMinThreads = 2;
+
 /**
  * Runs each request's handler in a pool of `worker_threads`, so a handler that blocks (synchronous
- * work) stalls only its own client. The socket stays in the main thread; its bytes are relayed to a
- * socket-like `Duplex` in the worker with backpressure both ways. TLS ends in the main thread.
+ * work) stalls only its own client. Sockets stay in the main thread, and TLS ends there. An
+ * `HTTPServer` parses its connections here (`forwardsRequests`) and sends each request, head then
+ * body, to a free thread; the response streams back, and a keep-alive connection holds no thread
+ * between requests. A stream handler's connection is the unit: its bytes are relayed to a socket-like
+ * `Duplex` in the worker for the connection's life. Both ways hold backpressure (a credit window).
  */
 export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
   readonly name = 'threading';
@@ -62,7 +73,7 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
         { max: 'maxThreads', min: 'minThreads' },
         {
           max: options.maxThreads ?? 64,
-          min: options.minThreads ?? Math.min(1, options.maxThreads ?? 64),
+          min: options.minThreads ?? Math.min(defaultMinThreads, options.maxThreads ?? 64),
           maxQueue: options.maxQueue ?? 1024,
           idleTimeout: options.idleTimeout ?? 30_000,
           // Python never joins daemon threads.
