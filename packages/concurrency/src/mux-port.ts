@@ -56,7 +56,11 @@ export class MuxPort extends EventEmitter {
   readonly #forget: () => void;
   #closed = false;
 
-  constructor(id: number, send: (envelope: MuxEnvelope, transfer?: ArrayBuffer[]) => void, forget: () => void) {
+  constructor(
+    id: number,
+    send: (envelope: MuxEnvelope, transfer?: ArrayBuffer[]) => void,
+    forget: () => void,
+  ) {
     super();
     this.#id = id;
     this.#send = send;

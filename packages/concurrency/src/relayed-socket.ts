@@ -1,6 +1,13 @@
 import { Duplex } from 'node:stream';
 import type { ConnectionInfo } from '@srv/core';
-import { ackThreshold, defaultRelayWindow, post, type RelayMessage, type RelayPort, toBuffer } from './relay.js';
+import {
+  ackThreshold,
+  defaultRelayWindow,
+  post,
+  type RelayMessage,
+  type RelayPort,
+  toBuffer,
+} from './relay.js';
 
 /**
  * Worker end of a relayed connection: a `Duplex` that looks enough like a `net.Socket` for handlers

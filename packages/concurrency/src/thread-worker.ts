@@ -1,8 +1,8 @@
 /** Entry of a threading dispatcher's worker thread. */
 import { parentPort, workerData } from 'node:worker_threads';
+import { MuxRouter } from './mux-port.js';
 import type { FromWorker, ThreadWorkerData, ToWorker } from './protocol.js';
 import { serializeError, type WorkerIdentity, workerMarker } from './protocol.js';
-import { MuxRouter } from './mux-port.js';
 import type { RelayPort } from './relay.js';
 import { RelayedSocket } from './relayed-socket.js';
 import { WorkerRuntime } from './worker-runtime.js';

@@ -1,9 +1,9 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { workerEntry } from './entry.js';
 import { createError, deserializeError } from './errors.js';
+import { MuxRouter } from './mux-port.js';
 import { checkLimits, PoolDispatcher, type PoolJob, type PoolWorker } from './pool.js';
 import type { FromWorker, ThreadWorkerData, ToWorker } from './protocol.js';
-import { MuxRouter } from './mux-port.js';
 import { defaultRelayWindow, exchangeHead, isExchange, type RelayPort, relaySocket } from './relay.js';
 
 /** Options of {@link threading}. Python's `ThreadingMixIn` fields, plus the pool's limits. */
@@ -100,7 +100,15 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
       resolveExit = resolve;
     });
     const router = new MuxRouter((envelope, transfer) => worker.postMessage(envelope, transfer));
-    const slot: ThreadSlot = { name, worker, exit, router, job: undefined, idleTimer: undefined, exited: false };
+    const slot: ThreadSlot = {
+      name,
+      worker,
+      exit,
+      router,
+      job: undefined,
+      idleTimer: undefined,
+      exited: false,
+    };
     return new Promise<ThreadSlot>((resolve, reject) => {
       let ready = false;
       worker.on('message', (message: FromWorker) => {

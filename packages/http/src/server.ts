@@ -13,6 +13,7 @@ import {
   TCPServer,
 } from '@srv/core';
 import { createHttpError } from './errors.js';
+import { forwardRequest } from './exchange.js';
 import { escapeControlCharacters, formatLogDate, pythonRepr } from './format.js';
 import {
   type BaseHTTPRequestHandler,
@@ -21,7 +22,6 @@ import {
   type ProtocolVersion,
   resolvedFinish,
 } from './handler.js';
-import { forwardRequest } from './exchange.js';
 import { isHttp09RequestLine, readRequestHead } from './head.js';
 import { SrvServerResponse } from './response.js';
 
@@ -452,7 +452,9 @@ export class HTTPServer extends TCPServer {
     }
     const dispatched = this.dispatcher.forwardsRequests
       ? forwardRequest(this.dispatcher, connection.serverRequest, connection.closing, req, res)
-      : this.dispatcher.dispatch(connection.serverRequest, () => this.#serve(connection, req, res, expectContinue));
+      : this.dispatcher.dispatch(connection.serverRequest, () =>
+          this.#serve(connection, req, res, expectContinue),
+        );
     return dispatched.catch((error: unknown) => this.#dispatchFailed(connection, req, res, error));
   }
 

@@ -140,9 +140,9 @@ describe('ThreadingHTTPServer: requests, not connections, go to threads', () => 
     expect(fine.path).toBe('/fine');
     expect((await getInfo(t, '/after')).path).toBe('/after');
     expect(t.pool.size).toBe(2);
-    expect(t.log.some((line) => line.includes('handler crashed on purpose') || line.includes('Exception'))).toBe(
-      true,
-    );
+    expect(
+      t.log.some((line) => line.includes('handler crashed on purpose') || line.includes('Exception')),
+    ).toBe(true);
   });
 
   it('gives the handler the request as the client sent it: line, headers, address, chunked body', async () => {
@@ -150,7 +150,9 @@ describe('ThreadingHTTPServer: requests, not connections, go to threads', () => 
     const socket = await t.connect();
     socket.write('GET /info?q=1 HTTP/1.1\r\nHost: example.test\r\nX-Test: yes\r\n\r\n');
     const [info] = jsonBodies(
-      (await readUntil(socket, (bytes) => jsonBodies(bytes.toString('latin1')).length >= 1)).toString('latin1'),
+      (await readUntil(socket, (bytes) => jsonBodies(bytes.toString('latin1')).length >= 1)).toString(
+        'latin1',
+      ),
     );
     expect(info).toMatchObject({
       path: '/info?q=1',
