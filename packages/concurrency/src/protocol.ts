@@ -19,7 +19,7 @@ export type ToWorker =
        */
       readonly exchange?: boolean;
       /** With `exchange`: the request's head (the body follows on the exchange's port). */
-      readonly b?: Uint8Array;
+      readonly b?: string;
     }
   | {
       readonly t: 'datagram';

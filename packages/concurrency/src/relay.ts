@@ -18,7 +18,8 @@ export const defaultRelayWindow = 256 * 1024;
 
 /** Messages on a connection's port, in either direction. */
 export type RelayMessage =
-  | { readonly t: 'data'; readonly b: Uint8Array }
+  /** Bytes: a transferred copy, or for a small chunk a latin1 string (see {@link post}). */
+  | { readonly t: 'data'; readonly b: Uint8Array | string }
   | { readonly t: 'ack'; readonly n: number }
   | { readonly t: 'end' }
   | { readonly t: 'close' }
@@ -48,16 +49,28 @@ export function ackThreshold(window: number): number {
   return Math.max(1, Math.floor(window / 4));
 }
 
-/** Posts bytes as a transferred copy. */
-// A Buffer is often a view of a larger pooled ArrayBuffer, and cloning a view clones its whole buffer:
-// copy just the bytes and transfer them.
+/** Chunks up to this size travel as latin1 strings. */
+const smallChunk = 16 * 1024;
+
+/**
+ * Posts bytes. A Buffer is often a view of a larger pooled ArrayBuffer, and cloning a view clones its
+ * whole buffer: a large chunk is copied and the copy transferred. A small one (a request head, a short
+ * response) travels as a latin1 string, which is cloned as plain bytes: an ArrayBuffer per message in
+ * each thread is work for both garbage collectors, and an HTTP request crosses with a few of them.
+ */
 export function post(port: RelayPort, chunk: Uint8Array): void {
+  if (chunk.byteLength <= smallChunk) {
+    const text = (Buffer.isBuffer(chunk) ? chunk : toBuffer(chunk)).toString('latin1');
+    port.postMessage({ t: 'data', b: text } satisfies RelayMessage);
+    return;
+  }
   const copy = new Uint8Array(chunk);
   port.postMessage({ t: 'data', b: copy } satisfies RelayMessage, [copy.buffer]);
 }
 
-/** A view of received bytes as a Buffer, without copying. */
-export function toBuffer(bytes: Uint8Array): Buffer {
+/** Received bytes as a Buffer (a view, without copying, of transferred bytes). */
+export function toBuffer(bytes: Uint8Array | string): Buffer {
+  if (typeof bytes === 'string') return Buffer.from(bytes, 'latin1');
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
@@ -151,12 +164,13 @@ export function relaySocket(
         }
         break;
       case 'data': {
-        owed += message.b.byteLength;
+        const bytes = toBuffer(message.b);
+        owed += bytes.length;
         if (socket.destroyed || socket.writableEnded) {
           sendAck(true);
           break;
         }
-        if (socket.write(toBuffer(message.b))) {
+        if (socket.write(bytes)) {
           if (!waitingDrain) sendAck();
         } else if (!waitingDrain) {
           waitingDrain = true;

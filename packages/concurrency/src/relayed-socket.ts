@@ -48,11 +48,13 @@ export class RelayedSocket extends Duplex {
     info: ConnectionInfo,
     window = defaultRelayWindow,
     exchange = false,
-    initial?: Uint8Array,
+    initial?: Uint8Array | string,
   ) {
     super({ allowHalfOpen: true });
     this.#port = port;
     this.#exchange = exchange;
+    // @srv/http's HTTPServer serves such a stream even while shutting down: its request is in flight.
+    if (exchange) Object.defineProperty(this, Symbol.for('srv.http.forwarded'), { value: true });
     this.#window = window;
     this.#threshold = ackThreshold(window);
     const isUnix = info.remote.family === 'unix';
@@ -70,8 +72,9 @@ export class RelayedSocket extends Duplex {
     port.start();
     // An exchange's head came with the request itself (one message, not two): nothing to acknowledge.
     if (initial !== undefined) {
-      this.bytesRead += initial.byteLength;
-      this.push(toBuffer(initial));
+      const bytes = toBuffer(initial);
+      this.bytesRead += bytes.length;
+      this.push(bytes);
     }
   }
 
@@ -105,10 +108,11 @@ export class RelayedSocket extends Duplex {
     switch (message.t) {
       case 'data': {
         this.#touch();
-        const length = message.b.byteLength;
+        const bytes = toBuffer(message.b);
+        const length = bytes.length;
         this.bytesRead += length;
         this.#owed += length;
-        if (this.push(toBuffer(message.b))) this.#ack();
+        if (this.push(bytes)) this.#ack();
         break;
       }
       case 'ack':

@@ -149,11 +149,9 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
       if (isExchange(request.request)) {
         // One HTTP request: on the thread's own channel (see mux-port.ts).
         const port = slot.router.open(job.id);
-        const b = new Uint8Array(exchangeHead(request.request)!);
-        slot.worker.postMessage(
-          { t: 'conn', id: job.id, info: request.info, exchange: true, b } satisfies ToWorker,
-          [b.buffer],
-        );
+        // A string: no ArrayBuffer to allocate, transfer and collect (see `post`).
+        const b = exchangeHead(request.request)!.toString('latin1');
+        slot.worker.postMessage({ t: 'conn', id: job.id, info: request.info, exchange: true, b } satisfies ToWorker);
         job.extra = relaySocket(request.request, port, this.#window, request.head);
         return;
       }

@@ -36,6 +36,14 @@ interface RawResponse extends ServerResponse {
   _last: boolean;
 }
 
+/** Set by @srv/concurrency on a worker's end of an exchange: one request the primary has read. */
+const forwardedMarker = Symbol.for('srv.http.forwarded');
+
+/** Whether `stream` (in a worker) carries one request forwarded by the primary, not a connection. */
+export function isForwardedRequest(stream: Duplex): boolean {
+  return (stream as Duplex & { [forwardedMarker]?: boolean })[forwardedMarker] === true;
+}
+
 const crlf = Buffer.from('\r\n');
 const lastChunk = Buffer.from('0\r\n');
 

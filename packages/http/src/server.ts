@@ -13,7 +13,7 @@ import {
   TCPServer,
 } from '@srv/core';
 import { createHttpError } from './errors.js';
-import { forwardRequest } from './exchange.js';
+import { forwardRequest, isForwardedRequest } from './exchange.js';
 import { escapeControlCharacters, formatLogDate, pythonRepr } from './format.js';
 import {
   type BaseHTTPRequestHandler,
@@ -384,7 +384,8 @@ export class HTTPServer extends TCPServer {
     this.#connections.add(connection);
     this.#startTicker();
     try {
-      if (this.#shuttingDown) {
+      // A request the primary already read (threading) is in flight: answered, with Connection: close.
+      if (this.#shuttingDown && !isForwardedRequest(request)) {
         connection.close();
       } else {
         const first = await peekFirstChunk(request);

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import type net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type * as Concurrency from '@srv/concurrency';
-import { readUntil, startServer, type TestServer } from '@srv/core/testing';
+import { readAll, readUntil, startServer, type TestServer } from '@srv/core/testing';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import type * as Api from '../src/index.js';
 import { recordingLogger } from './helpers.js';
@@ -176,6 +176,22 @@ describe('ThreadingHTTPServer: requests, not connections, go to threads', () => 
     third.write('abc');
     const answer = await readUntil(third, (bytes) => bytes.toString('latin1').includes('"bytes":3'));
     expect(answer.toString('latin1')).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+  });
+});
+
+describe('ThreadingHTTPServer: shutdown', () => {
+  it('answers a request still queued on its connection, with Connection: close', async () => {
+    const t = await serveThreads({ minThreads: 2, maxThreads: 2 }, { graceMs: 10_000 });
+    const socket = await t.connect();
+    socket.write('GET /a?ms=600 HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n');
+    await vi.waitFor(() => expect(t.pool.busyCount).toBe(1));
+    const stopped = t.server.shutdown();
+    const raw = (await readAll(socket)).toString('latin1');
+    await stopped;
+    expect(jsonBodies(raw).map((info) => info.path)).toEqual(['/a?ms=600', '/b']);
+    const heads = raw.split('\r\n\r\n').filter((part) => part.startsWith('HTTP/1.1'));
+    expect(heads).toHaveLength(2);
+    expect(heads[1]).toContain('Connection: close');
   });
 });
 
