@@ -201,15 +201,19 @@ export class RelayedSocket extends Duplex {
     return this;
   }
 
-  /** Forwarded to the real socket in the main thread. */
+  /**
+   * Forwarded to the real socket in the main thread. Not for an exchange: the primary's server set it on
+   * its connection, and `node:http` here sets it for every request (a message each time, for nothing).
+   */
   setNoDelay(noDelay = true): this {
-    if (!this.#remoteClosed) this.#port.postMessage({ t: 'noDelay', v: noDelay } satisfies RelayMessage);
+    if (!this.#remoteClosed && !this.#exchange)
+      this.#port.postMessage({ t: 'noDelay', v: noDelay } satisfies RelayMessage);
     return this;
   }
 
-  /** Forwarded to the real socket in the main thread. */
+  /** Forwarded to the real socket in the main thread (not for an exchange, as `setNoDelay`). */
   setKeepAlive(enable = false, initialDelay = 0): this {
-    if (!this.#remoteClosed) {
+    if (!this.#remoteClosed && !this.#exchange) {
       this.#port.postMessage({ t: 'keepAlive', v: enable, d: initialDelay } satisfies RelayMessage);
     }
     return this;

@@ -151,7 +151,13 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
         const port = slot.router.open(job.id);
         // A string: no ArrayBuffer to allocate, transfer and collect (see `post`).
         const b = exchangeHead(request.request)!.toString('latin1');
-        slot.worker.postMessage({ t: 'conn', id: job.id, info: request.info, exchange: true, b } satisfies ToWorker);
+        slot.worker.postMessage({
+          t: 'conn',
+          id: job.id,
+          info: request.info,
+          exchange: true,
+          b,
+        } satisfies ToWorker);
         job.extra = relaySocket(request.request, port, this.#window, request.head);
         return;
       }
