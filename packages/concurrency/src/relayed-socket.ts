@@ -54,7 +54,7 @@ export class RelayedSocket extends Duplex {
     this.#port = port;
     this.#exchange = exchange;
     // @srv/http's HTTPServer serves such a stream even while shutting down: its request is in flight.
-    if (exchange) Object.defineProperty(this, Symbol.for('srv.http.forwarded'), { value: true });
+    if (exchange) Object.defineProperty(this, Symbol.for('srv.forwarded-request'), { value: true });
     this.#window = window;
     this.#threshold = ackThreshold(window);
     const isUnix = info.remote.family === 'unix';
@@ -162,8 +162,11 @@ export class RelayedSocket extends Duplex {
   override _final(callback: (error?: Error | null) => void): void {
     if (this.#remoteClosed) {
       // Nothing to tell.
-    } else if (this.#exchange) this.#lastWord({ t: 'end' });
-    else this.#port.postMessage({ t: 'end' } satisfies RelayMessage);
+    } else if (this.#exchange) {
+      this.#lastWord({ t: 'end' });
+      // Its one request is over; the readable side never ends (the primary holds the connection).
+      this.once('finish', () => this.destroy());
+    } else this.#port.postMessage({ t: 'end' } satisfies RelayMessage);
     callback();
   }
 

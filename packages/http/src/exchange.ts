@@ -37,7 +37,7 @@ interface RawResponse extends ServerResponse {
 }
 
 /** Set by @srv/concurrency on a worker's end of an exchange: one request the primary has read. */
-const forwardedMarker = Symbol.for('srv.http.forwarded');
+const forwardedMarker = Symbol.for('srv.forwarded-request');
 
 /** Whether `stream` (in a worker) carries one request forwarded by the primary, not a connection. */
 export function isForwardedRequest(stream: Duplex): boolean {
@@ -70,6 +70,8 @@ export class Exchange extends Duplex {
   #reading = false;
   #bodyDone = false;
   #ended = false;
+  /** Closed by the worker's side before any byte of an answer, the client still there. */
+  unanswered = false;
 
   constructor(req: IncomingMessage, res: ServerResponse) {
     super({ allowHalfOpen: true });
@@ -174,8 +176,8 @@ export class Exchange extends Duplex {
       return;
     }
     if (!this.#raw) {
-      // The worker closed without a byte: nothing can be said on this connection any more.
-      res.destroy();
+      // The worker ended without a byte: the caller answers (see forwardRequest).
+      this.unanswered = true;
       callback();
       return;
     }
@@ -190,6 +192,7 @@ export class Exchange extends Duplex {
     this.#detachBody();
     // A body the worker no longer reads is discarded, so the connection can serve its next request.
     if (!this.#req.complete && !this.#req.destroyed) this.#req.resume();
+    if (!this.#raw && !this.#res.destroyed && !this.#res.writableEnded) this.unanswered = true;
     if (!this.#ended && this.#raw && !this.#res.destroyed) {
       // The worker died (or let go) mid-response: the client learns of it from a cut connection.
       this.#res.destroy();
@@ -225,5 +228,12 @@ export function forwardRequest(
     return settled;
   }
   const exchange = new Exchange(req, res);
-  return dispatcher.dispatch({ kind: 'stream', request: exchange, info: connection.info }, notHere);
+  return dispatcher
+    .dispatch({ kind: 'stream', request: exchange, info: connection.info }, notHere)
+    .then(() => {
+      // The worker let go without a word (its server refused the request): the caller answers.
+      if (exchange.unanswered) {
+        throw new SrvError('SRV_ERR_SERVER_CLOSED', 'the worker closed the request without answering it');
+      }
+    });
 }

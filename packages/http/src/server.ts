@@ -510,7 +510,9 @@ export class HTTPServer extends TCPServer {
     connection.fresh = false;
     connection.since = this.#now();
     connection.mark = connection.bytes();
-    if (this.#shuttingDown && connection.idle) connection.close();
+    // A forwarded request's stream is always idle after its one response: the primary decides for its
+    // connection (a request may still wait behind this one there).
+    if (this.#shuttingDown && connection.idle && !isForwardedRequest(connection.socket)) connection.close();
   }
 
   #createHandler(connection: Connection, exchange: HTTPExchange): BaseHTTPRequestHandler | undefined {
