@@ -190,7 +190,7 @@ describe('ThreadingHTTPServer: shutdown', () => {
     const raw = (await readAll(socket)).toString('latin1');
     await stopped;
     expect(jsonBodies(raw).map((info) => info.path)).toEqual(['/a?ms=600', '/b']);
-    const heads = raw.match(/HTTP\/1\.1 \d{3}[^]*?\r\n\r\n/g) ?? [];
+    const heads = raw.match(/HTTP\/1\.1 \d{3}[\s\S]*?\r\n\r\n/g) ?? [];
     expect(heads).toHaveLength(2);
     expect(heads[1]).toContain('Connection: close');
   });
