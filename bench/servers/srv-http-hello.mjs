@@ -1,5 +1,5 @@
 // @srv/http hello world: HTTPServer (in-process, async dispatcher) or, with CLASS=ThreadingHTTPServer,
-// connections served in worker threads (Python's ThreadingHTTPServer shape).
+// requests served in worker threads (Python's ThreadingHTTPServer shape; the connections stay here).
 import * as http from '@srv/http';
 import { HelloHandler } from './http-handlers.mjs';
 

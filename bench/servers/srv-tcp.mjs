@@ -1,6 +1,6 @@
 // A @srv/core TCPServer with a handler from handlers.mjs ($HANDLER) on the dispatcher $MODE:
 // async (in-process), threading or forking. $WORKERS warm workers (minimum = maximum), or, with
-// WORKERS=default, the dispatcher's default pool (threading: 1 thread up to 64; forking: 2 children up
+// WORKERS=default, the dispatcher's default pool (threading: 2 threads up to 64; forking: 2 children up
 // to 40; both grow when requests stall and shrink back after idleTimeout). $IDLE_TIMEOUT (ms) overrides
 // the default idleTimeout (30 s). Prints `ready` once the server (and its pool's minimum) is ready.
 import { silentLogger, TCPServer } from '@srv/core';

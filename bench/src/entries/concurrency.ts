@@ -18,7 +18,7 @@ async function srvTcp(
   const pool =
     workers === 'default'
       ? mode === 'threading'
-        ? 'default pool (1 thread, up to 64)'
+        ? 'default pool (2 threads, up to 64)'
         : 'default pool (2 children, up to 40)'
       : `${workers} warm ${noun[workers === 1 ? 0 : 1]}`;
   return {

@@ -28,7 +28,7 @@ export const httpHello = defineGroup({
       await ctx.requireExports('@srv/http', ['ThreadingHTTPServer', 'BaseHTTPRequestHandler']);
       return {
         server: ctx.node('srv-http-hello.mjs', { CLASS: 'ThreadingHTTPServer' }),
-        note: 'a worker thread per connection (maxThreads 64), bytes relayed; quiet',
+        note: 'connections parsed in the main thread, each request to a free worker thread (default pool: 2 warm, up to 64); quiet',
         // Threads start as connections arrive: 50 at once take seconds before the first answers.
         warmup: 3,
       };

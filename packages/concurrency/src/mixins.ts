@@ -52,7 +52,7 @@ function forkingOptionsOf(statics: ForkingStatics): ForkingOptions {
 /**
  * Python's `ThreadingMixIn`: a subclass of `Base` whose default dispatcher is {@link threading}, tuned
  * by the static fields `daemonThreads` (false), `blockOnClose` (true), `maxThreads` (64) and
- * `minThreads` (1). An explicit `dispatcher` option still wins. The handler must be loadable in a
+ * `minThreads` (2). An explicit `dispatcher` option still wins. The handler must be loadable in a
  * worker (`handlerModule`, or a class with static `moduleUrl`/`exportName`); the worker rebuilds the
  * nearest class up the chain with its own static `moduleUrl`/`exportName`.
  */
@@ -65,7 +65,7 @@ export function ThreadingMixIn<T extends ServerClass>(Base: T): T {
     static blockOnClose = true;
     /** Most worker threads (undefined: the dispatcher's default, 64). */
     static maxThreads: number | undefined = undefined;
-    /** Threads started ahead (undefined: the dispatcher's default, 1). */
+    /** Threads started ahead (undefined: the dispatcher's default, 2). */
     static minThreads: number | undefined = undefined;
 
     constructor(address: AddressInput, handler: unknown, options: BaseServerOptions = {}) {

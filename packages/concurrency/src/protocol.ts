@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ConnectionInfo, SocketAddress, WorkerServerSpec } from '@srv/core';
+import type { MuxEnvelope } from './mux-port.js';
 
 /** What a primary tells a worker (thread or child process). */
 export type ToWorker =
@@ -12,6 +13,13 @@ export type ToWorker =
       readonly port?: MessagePort;
       /** Forking: bytes the parent read before the hand-off (base64), to be read first. */
       readonly head?: string;
+      /**
+       * Threading: the port carries one HTTP request (its head and body) and its response, not a
+       * connection; the worker says when the response is complete (see `Exchange` in @srv/http).
+       */
+      readonly exchange?: boolean;
+      /** With `exchange`: the request's head (the body follows on the exchange's port). */
+      readonly b?: string;
     }
   | {
       readonly t: 'datagram';
@@ -20,6 +28,7 @@ export type ToWorker =
       readonly local: SocketAddress;
       readonly remote: SocketAddress;
     }
+  | MuxEnvelope
   | { readonly t: 'shutdown' }
   | { readonly t: 'stop' }
   /** Forking: is your event loop turning? (a stalled pool asks its busy children) */
@@ -35,6 +44,7 @@ export type FromWorker =
    * its event loop was busy (0 to 1): a handler that waits (I/O, timers) leaves it low.
    */
   | { readonly t: 'pong'; readonly busy: number }
+  | MuxEnvelope
   | { readonly t: 'reply'; readonly id: number; readonly data: Uint8Array }
   | {
       readonly t: 'log';

@@ -12,41 +12,96 @@
  * more than the threshold.
  */
 import type { Duplex } from 'node:stream';
-import type { MessagePort } from 'node:worker_threads';
 
 /** Default bytes in flight per direction before the sender waits. */
 export const defaultRelayWindow = 256 * 1024;
 
 /** Messages on a connection's port, in either direction. */
 export type RelayMessage =
-  | { readonly t: 'data'; readonly b: Uint8Array }
+  /** Bytes: a transferred copy, or for a small chunk a latin1 string (see {@link post}). */
+  | { readonly t: 'data'; readonly b: Uint8Array | string }
   | { readonly t: 'ack'; readonly n: number }
   | { readonly t: 'end' }
   | { readonly t: 'close' }
+  /** Worker to primary, on an exchange: the response is complete and the worker kept its end open. */
+  | { readonly t: 'fin' }
   | { readonly t: 'noDelay'; readonly v: boolean }
   | { readonly t: 'keepAlive'; readonly v: boolean; readonly d: number };
+
+/**
+ * The end of a relay: a `MessagePort` (a connection), or a {@link MuxPort} on the worker's own channel
+ * (an HTTP exchange).
+ */
+export interface RelayPort {
+  postMessage(message: RelayMessage, transfer?: ArrayBuffer[]): void;
+  on(event: 'message', listener: (message: RelayMessage) => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+  start(): void;
+  close(): void;
+  /** Set when messages and the close travel in order on one channel (a MuxPort). */
+  readonly closesInOrder?: boolean;
+  /** Closes this end without telling the other (which said it is done): a MuxPort. */
+  detach?(): void;
+}
 
 /** Bytes a receiver may owe before it must acknowledge them: a quarter of the window (at least 1). */
 export function ackThreshold(window: number): number {
   return Math.max(1, Math.floor(window / 4));
 }
 
-/** Posts bytes as a transferred copy. */
-// A Buffer is often a view of a larger pooled ArrayBuffer, and cloning a view clones its whole buffer:
-// copy just the bytes and transfer them.
-export function post(port: MessagePort, chunk: Uint8Array): void {
+/** Chunks up to this size travel as latin1 strings. */
+const smallChunk = 16 * 1024;
+
+/**
+ * Posts bytes. A Buffer is often a view of a larger pooled ArrayBuffer, and cloning a view clones its
+ * whole buffer: a large chunk is copied and the copy transferred. A small one (a request head, a short
+ * response) travels as a latin1 string, which is cloned as plain bytes: an ArrayBuffer per message in
+ * each thread is work for both garbage collectors, and an HTTP request crosses with a few of them.
+ */
+export function post(port: RelayPort, chunk: Uint8Array): void {
+  if (chunk.byteLength <= smallChunk) {
+    const text = (Buffer.isBuffer(chunk) ? chunk : toBuffer(chunk)).toString('latin1');
+    port.postMessage({ t: 'data', b: text } satisfies RelayMessage);
+    return;
+  }
   const copy = new Uint8Array(chunk);
   port.postMessage({ t: 'data', b: copy } satisfies RelayMessage, [copy.buffer]);
 }
 
-/** A view of received bytes as a Buffer, without copying. */
-export function toBuffer(bytes: Uint8Array): Buffer {
+/** Received bytes as a Buffer (a view, without copying, of transferred bytes). */
+export function toBuffer(bytes: Uint8Array | string): Buffer {
+  if (typeof bytes === 'string') return Buffer.from(bytes, 'latin1');
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 interface SocketLike extends Duplex {
   setNoDelay?(noDelay?: boolean): unknown;
   setKeepAlive?(enable?: boolean, initialDelay?: number): unknown;
+  /** An HTTP exchange (@srv/http): the worker's response is complete. */
+  endExchange?(keepAlive: boolean): void;
+}
+
+/** Marks an HTTP exchange of @srv/http (a request relayed on its own, not a connection). */
+const exchangeMarker = Symbol.for('srv.http.exchange');
+
+/** Whether `stream` is an HTTP exchange rather than a connection. */
+export function isExchange(stream: Duplex): boolean {
+  return exchangeHead(stream) !== undefined;
+}
+
+/** An HTTP exchange's head: its marker holds it (the request line and headers, as bytes). */
+export function exchangeHead(stream: Duplex): Buffer | undefined {
+  return (stream as Duplex & { [exchangeMarker]?: Buffer })[exchangeMarker];
+}
+
+/**
+ * Lets go of the main-thread end. An exchange that was ended still hands its last bytes to the
+ * response first (they wait in its buffer); anything else goes at once.
+ */
+function release(socket: SocketLike): void {
+  if (socket.endExchange && socket.writableEnded && !socket.writableFinished && !socket.destroyed) {
+    socket.once('finish', () => socket.destroy());
+  } else socket.destroy();
 }
 
 /**
@@ -56,7 +111,7 @@ interface SocketLike extends Duplex {
  */
 export function relaySocket(
   socket: Duplex,
-  port: MessagePort,
+  port: RelayPort,
   window = defaultRelayWindow,
   head?: Buffer,
 ): Promise<void> {
@@ -109,12 +164,13 @@ export function relaySocket(
         }
         break;
       case 'data': {
-        owed += message.b.byteLength;
+        const bytes = toBuffer(message.b);
+        owed += bytes.length;
         if (socket.destroyed || socket.writableEnded) {
           sendAck(true);
           break;
         }
-        if (socket.write(toBuffer(message.b))) {
+        if (socket.write(bytes)) {
           if (!waitingDrain) sendAck();
         } else if (!waitingDrain) {
           waitingDrain = true;
@@ -126,10 +182,18 @@ export function relaySocket(
         break;
       }
       case 'end':
-        socket.end();
+        if (target.endExchange) {
+          // The worker's last word on an exchange (it sends no close after it).
+          target.endExchange(false);
+          port.detach?.();
+        } else socket.end();
+        break;
+      case 'fin':
+        target.endExchange?.(true);
+        port.detach?.();
         break;
       case 'close':
-        socket.destroy();
+        release(target);
         break;
       case 'noDelay':
         target.setNoDelay?.(message.v);
@@ -142,7 +206,7 @@ export function relaySocket(
   // Worker gone (terminated, crashed) or its end destroyed: nothing will ever answer this client.
   port.on('close', () => {
     portClosed = true;
-    socket.destroy();
+    release(target);
   });
   port.start();
   return new Promise<void>((resolve) => {
@@ -153,7 +217,8 @@ export function relaySocket(
         // the timer only frees the port of a worker that never answers.
         port.postMessage({ t: 'close' } satisfies RelayMessage);
         portClosed = true;
-        setTimeout(() => port.close(), 10_000).unref();
+        if (port.closesInOrder) port.close();
+        else setTimeout(() => port.close(), 10_000).unref();
       }
       resolve();
     };

@@ -1,7 +1,13 @@
 import { Duplex } from 'node:stream';
-import type { MessagePort } from 'node:worker_threads';
 import type { ConnectionInfo } from '@srv/core';
-import { ackThreshold, defaultRelayWindow, post, type RelayMessage, toBuffer } from './relay.js';
+import {
+  ackThreshold,
+  defaultRelayWindow,
+  post,
+  type RelayMessage,
+  type RelayPort,
+  toBuffer,
+} from './relay.js';
 
 /**
  * Worker end of a relayed connection: a `Duplex` that looks enough like a `net.Socket` for handlers
@@ -20,7 +26,7 @@ export class RelayedSocket extends Duplex {
   bytesWritten = 0;
   /** Bytes received from the relay so far. */
   bytesRead = 0;
-  readonly #port: MessagePort;
+  readonly #port: RelayPort;
   readonly #window: number;
   readonly #threshold: number;
   #unacked = 0;
@@ -29,10 +35,26 @@ export class RelayedSocket extends Duplex {
   #remoteClosed = false;
   #timeout = 0;
   #timer: NodeJS.Timeout | undefined;
+  readonly #exchange: boolean;
+  #message: unknown = null;
 
-  constructor(port: MessagePort, info: ConnectionInfo, window = defaultRelayWindow) {
+  /**
+   * `exchange`: the port carries one HTTP request and its response (threading's `forwardsRequests`),
+   * so once `node:http` is done with the response this socket tells the primary (`fin`, when the
+   * worker's server kept its end open; an ended socket says `end` itself) and closes.
+   */
+  constructor(
+    port: RelayPort,
+    info: ConnectionInfo,
+    window = defaultRelayWindow,
+    exchange = false,
+    initial?: Uint8Array | string,
+  ) {
     super({ allowHalfOpen: true });
     this.#port = port;
+    this.#exchange = exchange;
+    // @srv/http's HTTPServer serves such a stream even while shutting down: its request is in flight.
+    if (exchange) Object.defineProperty(this, Symbol.for('srv.forwarded-request'), { value: true });
     this.#window = window;
     this.#threshold = ackThreshold(window);
     const isUnix = info.remote.family === 'unix';
@@ -48,16 +70,49 @@ export class RelayedSocket extends Duplex {
       this.destroy();
     });
     port.start();
+    // An exchange's head came with the request itself (one message, not two): nothing to acknowledge.
+    if (initial !== undefined) {
+      const bytes = toBuffer(initial);
+      this.bytesRead += bytes.length;
+      this.push(bytes);
+    }
+  }
+
+  /** The response `node:http` is writing here; it clears it once that response has finished. */
+  get _httpMessage(): unknown {
+    return this.#message;
+  }
+
+  set _httpMessage(value: unknown) {
+    const previous = this.#message;
+    this.#message = value;
+    // Node detaches a finished response, then (in the same turn) ends the socket if the response
+    // was the connection's last: judge one tick later.
+    if (this.#exchange && previous && !value) process.nextTick(() => this.#responseDone());
+  }
+
+  #responseDone(): void {
+    if (this.destroyed || this.writableEnded || this.#remoteClosed || this.#message) return;
+    this.#lastWord({ t: 'fin' });
+    this.destroy();
+  }
+
+  /** An exchange's `fin` or `end`: the primary closes its end on it, so nothing follows. */
+  #lastWord(message: RelayMessage): void {
+    this.#port.postMessage(message);
+    this.#remoteClosed = true;
+    this.#port.detach?.();
   }
 
   #receive(message: RelayMessage): void {
     switch (message.t) {
       case 'data': {
         this.#touch();
-        const length = message.b.byteLength;
+        const bytes = toBuffer(message.b);
+        const length = bytes.length;
         this.bytesRead += length;
         this.#owed += length;
-        if (this.push(toBuffer(message.b))) this.#ack();
+        if (this.push(bytes)) this.#ack();
         break;
       }
       case 'ack':
@@ -105,7 +160,13 @@ export class RelayedSocket extends Duplex {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    if (!this.#remoteClosed) this.#port.postMessage({ t: 'end' } satisfies RelayMessage);
+    if (this.#remoteClosed) {
+      // Nothing to tell.
+    } else if (this.#exchange) {
+      this.#lastWord({ t: 'end' });
+      // Its one request is over; the readable side never ends (the primary holds the connection).
+      this.once('finish', () => this.destroy());
+    } else this.#port.postMessage({ t: 'end' } satisfies RelayMessage);
     callback();
   }
 
@@ -143,15 +204,19 @@ export class RelayedSocket extends Duplex {
     return this;
   }
 
-  /** Forwarded to the real socket in the main thread. */
+  /**
+   * Forwarded to the real socket in the main thread. Not for an exchange: the primary's server set it on
+   * its connection, and `node:http` here sets it for every request (a message each time, for nothing).
+   */
   setNoDelay(noDelay = true): this {
-    if (!this.#remoteClosed) this.#port.postMessage({ t: 'noDelay', v: noDelay } satisfies RelayMessage);
+    if (!this.#remoteClosed && !this.#exchange)
+      this.#port.postMessage({ t: 'noDelay', v: noDelay } satisfies RelayMessage);
     return this;
   }
 
-  /** Forwarded to the real socket in the main thread. */
+  /** Forwarded to the real socket in the main thread (not for an exchange, as `setNoDelay`). */
   setKeepAlive(enable = false, initialDelay = 0): this {
-    if (!this.#remoteClosed) {
+    if (!this.#remoteClosed && !this.#exchange) {
       this.#port.postMessage({ t: 'keepAlive', v: enable, d: initialDelay } satisfies RelayMessage);
     }
     return this;

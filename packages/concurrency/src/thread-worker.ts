@@ -1,7 +1,9 @@
 /** Entry of a threading dispatcher's worker thread. */
 import { parentPort, workerData } from 'node:worker_threads';
+import { MuxRouter } from './mux-port.js';
 import type { FromWorker, ThreadWorkerData, ToWorker } from './protocol.js';
 import { serializeError, type WorkerIdentity, workerMarker } from './protocol.js';
+import type { RelayPort } from './relay.js';
 import { RelayedSocket } from './relayed-socket.js';
 import { WorkerRuntime } from './worker-runtime.js';
 
@@ -10,18 +12,29 @@ const port = parentPort!;
 (globalThis as Record<symbol, WorkerIdentity>)[workerMarker] = { kind: 'thread', name: data.name };
 
 const send = (message: FromWorker) => port.postMessage(message);
+const router = new MuxRouter((envelope, transfer) => port.postMessage(envelope, transfer));
 
 try {
   const runtime = await WorkerRuntime.create(data.spec, send);
   port.on('message', (message: ToWorker) => {
     switch (message.t) {
+      case 'x':
+        router.route(message);
+        break;
       case 'conn':
-        if (message.port)
+        if (message.exchange) {
           runtime.serveConnection(
             message.id,
-            new RelayedSocket(message.port, message.info, data.relayWindow),
+            new RelayedSocket(router.open(message.id), message.info, data.relayWindow, true, message.b),
             message.info,
           );
+        } else if (message.port) {
+          runtime.serveConnection(
+            message.id,
+            new RelayedSocket(message.port as unknown as RelayPort, message.info, data.relayWindow),
+            message.info,
+          );
+        }
         break;
       case 'datagram':
         runtime.serveDatagram(message.id, message.data, message.local, message.remote);

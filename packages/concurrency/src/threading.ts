@@ -1,15 +1,21 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { workerEntry } from './entry.js';
 import { createError, deserializeError } from './errors.js';
+import { MuxRouter } from './mux-port.js';
 import { checkLimits, PoolDispatcher, type PoolJob, type PoolWorker } from './pool.js';
 import type { FromWorker, ThreadWorkerData, ToWorker } from './protocol.js';
-import { defaultRelayWindow, relaySocket } from './relay.js';
+import { defaultRelayWindow, exchangeHead, isExchange, type RelayPort, relaySocket } from './relay.js';
 
 /** Options of {@link threading}. Python's `ThreadingMixIn` fields, plus the pool's limits. */
 export interface ThreadingOptions {
   /** Most worker threads at once (each serves one request at a time). Default 64. */
   maxThreads?: number;
-  /** Threads started with the server and kept while idle. Default 1. */
+  /**
+   * Threads started with the server and kept while idle. Default 2 (or `maxThreads` if smaller): with
+   * requests, not connections, going to threads, two warm threads serve the common keep-alive load
+   * without either waiting for the other's round trip, and one handler that blocks leaves a warm
+   * thread for everyone else; each idle thread costs about 8 MB.
+   */
   minThreads?: number;
   /** Milliseconds an idle thread beyond `minThreads` lives. Default 30000; 0 = forever. */
   idleTimeout?: number;
@@ -32,14 +38,22 @@ export interface ThreadingOptions {
 interface ThreadSlot extends PoolWorker {
   readonly worker: Worker;
   readonly exit: Promise<void>;
+  /** The thread's HTTP exchanges, on its own channel. */
+  readonly router: MuxRouter;
 }
 
 let threadCounter = 0;
 
+/** See {@link ThreadingOptions.minThreads}. */
+const defaultMinThreads = 2;
+
 /**
  * Runs each request's handler in a pool of `worker_threads`, so a handler that blocks (synchronous
- * work) stalls only its own client. The socket stays in the main thread; its bytes are relayed to a
- * socket-like `Duplex` in the worker with backpressure both ways. TLS ends in the main thread.
+ * work) stalls only its own client. Sockets stay in the main thread, and TLS ends there. An
+ * `HTTPServer` parses its connections here (`forwardsRequests`) and sends each request, head then
+ * body, to a free thread; the response streams back, and a keep-alive connection holds no thread
+ * between requests. A stream handler's connection is the unit: its bytes are relayed to a socket-like
+ * `Duplex` in the worker for the connection's life. Both ways hold backpressure (a credit window).
  */
 export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
   readonly name = 'threading';
@@ -47,6 +61,8 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
   readonly pauseOnConnect = false;
   /** TLS ends in the main thread; workers get plaintext. */
   readonly handlesTls = false;
+  /** `HTTPServer` keeps its connections here and sends each request to a free thread. */
+  readonly forwardsRequests = true;
   readonly #daemon: boolean;
   readonly #window: number;
 
@@ -57,7 +73,7 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
         { max: 'maxThreads', min: 'minThreads' },
         {
           max: options.maxThreads ?? 64,
-          min: options.minThreads ?? Math.min(1, options.maxThreads ?? 64),
+          min: options.minThreads ?? Math.min(defaultMinThreads, options.maxThreads ?? 64),
           maxQueue: options.maxQueue ?? 1024,
           idleTimeout: options.idleTimeout ?? 30_000,
           // Python never joins daemon threads.
@@ -83,11 +99,21 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
     const exit = new Promise<void>((resolve) => {
       resolveExit = resolve;
     });
-    const slot: ThreadSlot = { name, worker, exit, job: undefined, idleTimer: undefined, exited: false };
+    const router = new MuxRouter((envelope, transfer) => worker.postMessage(envelope, transfer));
+    const slot: ThreadSlot = {
+      name,
+      worker,
+      exit,
+      router,
+      job: undefined,
+      idleTimer: undefined,
+      exited: false,
+    };
     return new Promise<ThreadSlot>((resolve, reject) => {
       let ready = false;
       worker.on('message', (message: FromWorker) => {
-        if (ready) {
+        if (message.t === 'x') router.route(message);
+        else if (ready) {
           this.onMessage(slot, message);
         } else if (message.t === 'ready') {
           ready = true;
@@ -103,6 +129,7 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
       });
       worker.on('exit', (code) => {
         resolveExit();
+        router.closeAll();
         if (!ready) {
           reject(
             createError('SRV_ERR_WORKER_START_FAILED', `${name} exited with code ${code} while starting`),
@@ -119,13 +146,28 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
   protected send(slot: ThreadSlot, job: PoolJob): void {
     const { request } = job;
     if (request.kind === 'stream') {
+      if (isExchange(request.request)) {
+        // One HTTP request: on the thread's own channel (see mux-port.ts).
+        const port = slot.router.open(job.id);
+        // A string: no ArrayBuffer to allocate, transfer and collect (see `post`).
+        const b = exchangeHead(request.request)!.toString('latin1');
+        slot.worker.postMessage({
+          t: 'conn',
+          id: job.id,
+          info: request.info,
+          exchange: true,
+          b,
+        } satisfies ToWorker);
+        job.extra = relaySocket(request.request, port, this.#window, request.head);
+        return;
+      }
       const { port1, port2 } = new MessageChannel();
       // The worker's end travels first: a client already gone closes port1 at once, and a port closed
       // before its twin was transferred never tells the worker, whose handler would wait forever.
       slot.worker.postMessage({ t: 'conn', id: job.id, info: request.info, port: port2 } satisfies ToWorker, [
         port2,
       ]);
-      job.extra = relaySocket(request.request, port1, this.#window, request.head);
+      job.extra = relaySocket(request.request, port1 as unknown as RelayPort, this.#window, request.head);
     } else {
       const data = new Uint8Array(request.request.data);
       slot.worker.postMessage(

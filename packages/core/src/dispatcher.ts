@@ -21,6 +21,13 @@ export interface Dispatcher {
    * In-process dispatchers (`serial`, `async`) leave it unset and are given each request.
    */
   readonly runsElsewhere?: boolean;
+  /**
+   * With `runsElsewhere`: a protocol server that parses its connections itself (`HTTPServer`) keeps
+   * each connection here and dispatches every request on it as a stream of its own (for HTTP: the
+   * request's head and body; the response comes back on the same stream), so a keep-alive connection
+   * holds no worker between requests. Stream handlers still get the connection (threading).
+   */
+  readonly forwardsRequests?: boolean;
   /** Called once the server is bound; may start workers. The server's `ready` waits for it. */
   start(server: BaseServer<unknown>): void | Promise<void>;
   /**

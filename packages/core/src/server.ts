@@ -37,6 +37,9 @@ import { describeServerForWorker, type WorkerServerSpec } from './worker-spec.js
 
 const settledPromise: Promise<void> = Promise.resolve();
 
+/** Marks a worker's stream that carries one request its primary already read (see `attach`). */
+const forwardedRequest = Symbol.for('srv.forwarded-request');
+
 /**
  * Python's `BaseServer`: the lifecycle shared by every server. Binding starts in the constructor;
  * `await server.ready` tells success or a coded failure. Requests go through `verifyRequest`, then the
@@ -210,7 +213,10 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
   attach(socket: Duplex, info: ConnectionInfo): Promise<void> {
     tagConnection(socket, info);
     socket.on('error', this.#onSocketError);
-    if (this.#shutdown) {
+    // A stream that carries one request the primary already read (threading's HTTP exchanges) is
+    // in-flight work: it is served during shutdown, as the primary's own requests are.
+    const forwarded = (socket as Duplex & { [forwardedRequest]?: boolean })[forwardedRequest] === true;
+    if (this.#shutdown && !forwarded) {
       socket.destroy();
       return settledPromise;
     }
@@ -221,7 +227,9 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
     }
     this.#active.add(stream);
     stream.on('close', this.#onStreamClose);
-    return this.#accept({ kind: 'stream', request: stream, info });
+    const request: ServerRequest = { kind: 'stream', request: stream, info };
+    // Served even though this server no longer serves new work (see above).
+    return forwarded && this.#shutdown ? this.#start(request) : this.#accept(request);
   }
 
   // One function each for every connection (no closures per connection); `this` is the stream.

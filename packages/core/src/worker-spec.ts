@@ -1,6 +1,49 @@
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
 import type { SocketAddress } from './address.js';
 import { createError } from './errors.js';
 import { isHandlerClass } from './handler.js';
+
+/** How long importing the running script may take before it counts as waiting for itself. */
+const selfImportGraceMs = 100;
+
+/** URL of the script Node was started with (what its `import.meta.url` says), if any. */
+function entryUrl(): string | undefined {
+  const script = process.argv[1];
+  if (!isMainThread || script === undefined) return undefined;
+  try {
+    return pathToFileURL(realpathSync(script)).href;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Imports `url`. When it is the running script, an import that has not settled at once means the
+ * script is still evaluating — awaiting, at its top level, the very server that asks (the @srv/static
+ * README's "Python's way" shape without `handlerExport`): that import would never settle, and the
+ * server would accept connections and answer none without a word. Fail instead, saying what to do.
+ */
+async function importHandlerModule(url: string): Promise<Record<string, unknown>> {
+  const imported = import(url) as Promise<Record<string, unknown>>;
+  if (url !== entryUrl()) return imported;
+  let timer: NodeJS.Timeout | undefined;
+  const stuck = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), selfImportGraceMs);
+  });
+  try {
+    const namespace = await Promise.race([imported, stuck]);
+    if (namespace !== undefined) return namespace;
+  } finally {
+    clearTimeout(timer);
+  }
+  imported.catch(() => {});
+  throw createError(
+    'SRV_ERR_HANDLER_IMPORTS_ITSELF',
+    `handlerModule ${url} is the script that is starting this server: finding the handler in it would import the script, which is still waiting for this server at its top level. Set handlerExport to the name the handler is exported as (or give the class static moduleUrl and exportName)`,
+  );
+}
 
 /** Where to import a class or function from in another thread or process. */
 export interface ModuleRef {
@@ -65,8 +108,9 @@ export async function resolveModuleRef(
   if (exportName !== undefined) return { url, exportName };
   let namespace: Record<string, unknown>;
   try {
-    namespace = (await import(url)) as Record<string, unknown>;
+    namespace = await importHandlerModule(url);
   } catch (error) {
+    if ((error as { code?: unknown }).code === 'SRV_ERR_HANDLER_IMPORTS_ITSELF') throw error;
     throw createError('SRV_ERR_INVALID_HANDLER', `cannot import handlerModule ${url}`, { cause: error });
   }
   for (const [name, exported] of Object.entries(namespace)) {

@@ -29,6 +29,7 @@ import {
   resolvedFinish,
 } from './handler.js';
 import { readRequestHead } from './head.js';
+import { forwardRequest, isForwardedRequest } from './forward.js';
 import { HealthCheck } from './health.js';
 import { SrvServerResponse } from './response.js';
 import { peekFirstChunk, rewriteAbsoluteTarget } from './target.js';
@@ -238,7 +239,9 @@ export class HTTPServer extends TCPServer {
     serverRequest: ServerRequest,
   ): Promise<void> {
     if (serverRequest.kind !== 'stream') return super.processRequest(request, clientAddress, serverRequest);
-    if (!this.dispatcher.runsElsewhere) return this.runRequest(request, clientAddress, serverRequest);
+    if (!this.dispatcher.runsElsewhere || this.dispatcher.forwardsRequests) {
+      return this.runRequest(request, clientAddress, serverRequest);
+    }
     if (serverRequest.info.tls && this.dispatcher.handlesTls) {
       return super.processRequest(request, clientAddress, serverRequest);
     }
@@ -289,7 +292,8 @@ export class HTTPServer extends TCPServer {
     this.#connections.add(connection);
     this.#startTicker();
     try {
-      if (this.#shuttingDown) {
+      // A request the primary already read (threading) is in flight: answered, with Connection: close.
+      if (this.#shuttingDown && !isForwardedRequest(request)) {
         connection.close();
       } else {
         const first = await peekFirstChunk(request);
@@ -357,9 +361,12 @@ export class HTTPServer extends TCPServer {
     }
     if (this.#health.draining) res.shouldKeepAlive = false;
     if (this.#health.intercept(req, res)) return settledPromise;
-    return this.dispatcher
-      .dispatch(connection.serverRequest, () => this.#serve(connection, req, res, expectContinue))
-      .catch((error: unknown) => this.#dispatchFailed(connection, req, res, error));
+    const dispatched = this.dispatcher.forwardsRequests
+      ? forwardRequest(this.dispatcher, connection.serverRequest, connection.closing, req, res)
+      : this.dispatcher.dispatch(connection.serverRequest, () =>
+          this.#serve(connection, req, res, expectContinue),
+        );
+    return dispatched.catch((error: unknown) => this.#dispatchFailed(connection, req, res, error));
   }
 
   /** The dispatcher refused the request (a full serial queue): 503, and the connection closes. */
@@ -413,7 +420,9 @@ export class HTTPServer extends TCPServer {
     connection.fresh = false;
     connection.since = this.#now();
     connection.mark = connection.bytes();
-    if (this.#shuttingDown && connection.idle) connection.close();
+    // A forwarded request's stream is always idle after its one response: the primary decides for its
+    // connection (a request may still wait behind this one there).
+    if (this.#shuttingDown && connection.idle && !isForwardedRequest(connection.socket)) connection.close();
   }
 
   #createHandler(connection: Connection, exchange: HTTPExchange): BaseHTTPRequestHandler | undefined {
