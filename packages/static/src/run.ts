@@ -2,14 +2,17 @@
  * The `srv-static` command as a library function, so `srv-cgi` (and anyone) runs the same command
  * with another handler class instead of copying it.
  */
+import cluster from 'node:cluster';
 import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isSrvError } from '@srv/core';
+import { type AddressInput, isSrvError, type SocketAddress } from '@srv/core';
 import {
   type CommandSpec,
   commonOptions,
+  type DeployArgs,
+  deployOptions,
   describeStartError,
   exitCodes,
   formatBanner,
@@ -19,11 +22,13 @@ import {
   type OptionSpec,
   parseCommandLine,
   parsePort,
+  readDeployOptions,
   readPackageVersion,
   runCommand,
   usage,
   watchStopSignals,
 } from '@srv/core/cli';
+import { resolveWorkerCount, runWorkers, type WorkerContext } from '@srv/core/internal';
 import { HTTPServer, type HTTPServerOptions, HTTPSServer, type ProtocolVersion } from '@srv/http';
 import { createStaticError } from './errors.js';
 import { SimpleHTTPRequestHandler } from './handler.js';
@@ -49,6 +54,8 @@ export interface StaticCliArgs {
   readonly sendTimeout: number | undefined;
   /** The kernel accept queue (`--backlog N`); undefined keeps the server's default. */
   readonly backlog: number | undefined;
+  /** The deployment flags (`--workers`, `--proxy-protocol`, `--fd`, `--health-path`, `--drain-delay`, …). */
+  readonly deploy: DeployArgs;
   /** `--help` was given. */
   readonly help: boolean;
   /** `--version` was given. */
@@ -151,6 +158,7 @@ function staticOptions(withCgi: boolean): OptionSpec[] {
     },
     commonOptions.backlog,
     { ...commonOptions.quiet, description: 'no access log lines and no per-request error lines' },
+    ...deployOptions,
   ];
 }
 
@@ -187,6 +195,7 @@ export function parseStaticArgs(
   const port = flagged ?? parsePort(positional ?? '8000', 'port');
   if (args.has('tls-cert') !== args.has('tls-key')) usage('--tls-cert and --tls-key go together');
   const bind = args.get<string>('bind');
+  const deploy = readDeployOptions(args, positional !== undefined || flagged !== undefined || bind !== undefined);
   return {
     port,
     bind: bind ?? '::',
@@ -204,6 +213,7 @@ export function parseStaticArgs(
     quiet: args.flag('quiet'),
     sendTimeout: args.get<number>('send-timeout'),
     backlog: args.get<number>('backlog'),
+    deploy,
     help: args.flag('help'),
     version: args.flag('version'),
   };
@@ -307,45 +317,99 @@ async function serve(
     cors: args.cors,
     headers: [...Base.headers, ...args.headers],
   });
+  const { deploy } = args;
   const serverOptions: HTTPServerOptions = {
     protocolVersion: args.protocol,
     quiet: args.quiet,
+    graceMs: deploy.graceMs,
     ...(args.sendTimeout !== undefined ? { sendTimeout: args.sendTimeout } : {}),
     ...(args.backlog !== undefined ? { backlog: args.backlog } : {}),
     ...(tls ? { tls } : {}),
+    ...(deploy.proxyProtocol ? { proxyProtocol: true } : {}),
+    ...(deploy.trustedProxies ? { trustedProxies: deploy.trustedProxies } : {}),
+    ...(deploy.healthPath !== undefined ? { healthPath: deploy.healthPath } : {}),
+    ...(deploy.healthPort !== undefined ? { healthPort: deploy.healthPort } : {}),
   };
-  const start = async (host: string): Promise<HTTPServer> => {
-    const server = tls
-      ? new HTTPSServer([host, args.port], Handler, serverOptions)
-      : new HTTPServer([host, args.port], Handler, serverOptions);
+  const stderr = options.stderr ?? process.stderr;
+  const start = async (address: AddressInput, reusePort: boolean): Promise<HTTPServer> => {
+    const all = reusePort ? { ...serverOptions, reusePort } : serverOptions;
+    const server = tls ? new HTTPSServer(address, Handler, all) : new HTTPServer(address, Handler, all);
     try {
       await server.ready;
+      await server.healthReady;
       return server;
     } catch (error) {
       await server.close().catch(() => {});
       throw error;
     }
   };
-  const failed = (error: unknown, host: string): number => {
-    const { message, code } = describeStartError(error, formatEndpoint(host, args.port));
-    (options.stderr ?? process.stderr).write(`${name}: ${message}\n`);
+  const failed = (error: unknown, where: string): number => {
+    const { message, code } = describeStartError(error, where);
+    stderr.write(`${name}: ${message}\n`);
     return code;
   };
-  let server: HTTPServer;
-  try {
-    server = await start(args.bind);
-  } catch (error) {
-    // Like Python, `::` is only the default where IPv6 exists; without it, all IPv4 interfaces.
-    const unsupported =
-      isSrvError(error, 'SRV_ERR_ADDRESS_NOT_AVAILABLE') ||
-      (error as { cause?: { code?: string } }).cause?.code === 'EAFNOSUPPORT';
-    if (!args.bindIsDefault || !unsupported) return failed(error, args.bind);
+  /** This process's server: on the inherited descriptor, or on the address (`::` falling back to IPv4). */
+  const open = async (context: WorkerContext): Promise<HTTPServer | number> => {
+    const fd = deploy.fd ?? context.fds[0];
+    if (fd !== undefined) {
+      try {
+        return await start({ fd }, false);
+      } catch (error) {
+        return failed(error, `descriptor ${fd}`);
+      }
+    }
+    const port = context.port ?? args.port;
     try {
-      server = await start('0.0.0.0');
-    } catch (fallback) {
-      return failed(fallback, '0.0.0.0');
+      return await start([args.bind, port], context.reusePort);
+    } catch (error) {
+      // Like Python, `::` is only the default where IPv6 exists; without it, all IPv4 interfaces.
+      const unsupported =
+        isSrvError(error, 'SRV_ERR_ADDRESS_NOT_AVAILABLE') ||
+        (error as { cause?: { code?: string } }).cause?.code === 'EAFNOSUPPORT';
+      if (!args.bindIsDefault || !unsupported) return failed(error, formatEndpoint(args.bind, port));
+      try {
+        return await start(['0.0.0.0', port], context.reusePort);
+      } catch (fallback) {
+        return failed(fallback, formatEndpoint('0.0.0.0', port));
+      }
+    }
+  };
+  const scheme = tls ? 'https' : 'http';
+  const announce = (address: SocketAddress) => {
+    const reach = formatReachLine(address, scheme);
+    stdout.write(`${formatBanner(scheme.toUpperCase(), address, scheme)}\n${reach ? `${reach}\n` : ''}`);
+  };
+
+  const workers = resolveWorkerCount(deploy.workers);
+  if (workers > 1 || cluster.isWorker) {
+    // node:cluster runs the entry script (this command's bin) again in each worker, which comes back
+    // here and serves; the primary only supervises and prints the banner once every worker listens.
+    const onInterrupt = () => stdout.write('\nKeyboard interrupt received, exiting.\n');
+    if (cluster.isPrimary) process.once('SIGINT', onInterrupt);
+    try {
+      return await runWorkers({
+        workers,
+        reusePort: deploy.reusePort,
+        host: args.bind,
+        port: args.port,
+        drainDelayMs: deploy.drainDelayMs,
+        graceMs: deploy.graceMs,
+        socketActivation: deploy.socketActivated,
+        start: async (context) => {
+          const server = await open(context);
+          // The reason is on stderr already; the primary sees the exit and stops the others.
+          if (typeof server === 'number') process.exit(server);
+          return server;
+        },
+        onServing: announce,
+      });
+    } finally {
+      process.off('SIGINT', onInterrupt);
     }
   }
+
+  const server = await open({ index: 0, fds: [], port: undefined, reusePort: deploy.reusePort });
+  if (typeof server === 'number') return server;
   // Watched before the banner is printed: whoever reads it may signal at once.
   const stop = watchStopSignals({
     ...(options.signal ? { signal: options.signal } : {}),
@@ -353,13 +417,12 @@ async function serve(
       if (signal === 'SIGINT') stdout.write('\nKeyboard interrupt received, exiting.\n');
     },
   });
-  const { address } = server;
-  const scheme = tls ? 'https' : 'http';
-  const reach = formatReachLine(address, scheme);
-  stdout.write(`${formatBanner(scheme.toUpperCase(), address, scheme)}\n${reach ? `${reach}\n` : ''}`);
+  announce(server.address);
   const serving = server.serveForever();
   try {
     await stop.stopped;
+    // --drain-delay: health 503 and `Connection: close` for the delay, then the shutdown (--grace).
+    await server.beginDrain(deploy.drainDelayMs);
     await server.close();
     await serving;
   } finally {
