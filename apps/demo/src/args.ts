@@ -4,6 +4,7 @@ import {
   formatHelp,
   parseCommandLine,
   parsePort,
+  readDeployOptions,
   readPackageVersion,
   usage,
 } from '@srv/core/cli';
@@ -44,6 +45,11 @@ static-threading, cgi, time, time6 ('srv-demo list' tells their ports and what e
       description: "length of the kernel's accept queue of each server; default 4096 (capped by somaxconn)",
     },
     { ...commonOptions.quiet, description: 'no access lines, no Handling with … lines, no connection lines' },
+    {
+      ...commonOptions.fd,
+      description:
+        'serve the one named server on the listening socket inherited as descriptor N\n(systemd: LISTEN_FDS/LISTEN_PID are honoured without this flag)',
+    },
   ],
   maxPositionals: 2,
 };
@@ -68,6 +74,8 @@ export type Command =
       readonly backlog: number | undefined;
       /** `--quiet`: no per-request or per-connection lines. */
       readonly quiet: boolean;
+      /** `--fd N`, or systemd's first socket (`LISTEN_FDS`/`LISTEN_PID`): serve it instead of binding. */
+      readonly fd: number | undefined;
     };
 
 function parseSlow(text: string, flag: string): number {
@@ -100,6 +108,10 @@ export function parseCommand(argv: readonly string[]): Command {
   if (target === 'all' && (port !== undefined || bind !== undefined)) {
     usage('all runs every server on its fixed port: a port and --bind do not apply');
   }
+  const { fd } = readDeployOptions(args, port !== undefined || bind !== undefined);
+  if (target === 'all' && fd !== undefined) {
+    usage('an inherited socket (--fd, LISTEN_FDS) serves one server: name it instead of all');
+  }
   return {
     command: 'run',
     target,
@@ -109,5 +121,6 @@ export function parseCommand(argv: readonly string[]): Command {
     slow: args.get<number>('slow') ?? 0,
     backlog: args.get<number>('backlog'),
     quiet: args.flag('quiet'),
+    fd,
   };
 }

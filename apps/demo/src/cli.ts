@@ -132,6 +132,7 @@ async function run(command: RunCommand): Promise<number> {
           directory,
           slow: demo.slow ? command.slow : 0,
           quiet: command.quiet,
+          fd: command.fd,
         });
         started.push({ demo, port, server });
       } catch (error) {

@@ -1,3 +1,5 @@
+import type { AddressInput } from '@srv/core';
+
 /** What `srv-demo` hands each server module: where to listen and the lesson's knobs. */
 export interface DemoOptions {
   /** Host to bind (`''` means all IPv4 interfaces, as in the tutorial's `('', 6789)`). */
@@ -10,6 +12,13 @@ export interface DemoOptions {
   readonly slow: number;
   /** `--quiet`: no access lines, no `Handling with …` lines, no connection lines. */
   readonly quiet: boolean;
+  /** An inherited listening descriptor (`--fd`, `LISTEN_FDS`) to serve instead of host and port. */
+  readonly fd?: number | undefined;
+}
+
+/** Where a server listens: the inherited descriptor when there is one, else `[host, port]`. */
+export function listenAddress(options: DemoOptions): AddressInput {
+  return options.fd !== undefined ? { fd: options.fd } : [options.host, options.port];
 }
 
 /** What the page handlers need in every worker: handed over as the server's `workerData`. */

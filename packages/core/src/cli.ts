@@ -195,16 +195,19 @@ export const commonOptions = {
   workers: {
     name: 'workers',
     value: 'N|auto',
-    description: 'serve with N processes on node:cluster (auto = one per available core;\ndefault 1); the Serving line is printed once',
+    description:
+      'serve with N processes on node:cluster (auto = one per available core;\ndefault 1); the Serving line is printed once',
     parse: (text: string, flag: string) => parseWorkers(text, flag),
   },
   reusePort: {
     name: 'reuse-port',
-    description: "each worker binds its own SO_REUSEPORT socket (Node >= 22.12 on Linux)\ninstead of cluster's hand-off",
+    description:
+      "each worker binds its own SO_REUSEPORT socket (Node >= 22.12 on Linux)\ninstead of cluster's hand-off",
   },
   proxyProtocol: {
     name: 'proxy-protocol',
-    description: 'every connection starts with a PROXY protocol v1/v2 header naming the\nclient (from a load balancer); others are closed without an answer',
+    description:
+      'every connection starts with a PROXY protocol v1/v2 header naming the\nclient (from a load balancer); others are closed without an answer',
   },
   trustedProxy: {
     name: 'trusted-proxy',
@@ -216,35 +219,44 @@ export const commonOptions = {
   fd: {
     name: 'fd',
     value: 'N',
-    description: 'serve the listening socket inherited as descriptor N (systemd passes\nLISTEN_FDS/LISTEN_PID, which are honoured without this flag)',
+    description:
+      'serve the listening socket inherited as descriptor N (systemd passes\nLISTEN_FDS/LISTEN_PID, which are honoured without this flag)',
     parse: (text: string, flag: string) =>
-      /^\d{1,6}$/.test(text) ? Number(text) : usage(`${flag} wants a descriptor number, got ${JSON.stringify(text)}`),
+      /^\d{1,6}$/.test(text)
+        ? Number(text)
+        : usage(`${flag} wants a descriptor number, got ${JSON.stringify(text)}`),
   },
   healthPath: {
     name: 'health-path',
     value: 'PATH',
-    description: 'answer GET/HEAD of PATH (like /healthz) 200 while serving, 503 while\ndraining; not logged (default: off)',
+    description:
+      'answer GET/HEAD of PATH (like /healthz) 200 while serving, 503 while\ndraining; not logged (default: off)',
     parse: (text: string, flag: string) =>
       text.startsWith('/') && !/[\s?#]/.test(text)
         ? text
-        : usage(`${flag} wants a path starting with / (no spaces, query or fragment), got ${JSON.stringify(text)}`),
+        : usage(
+            `${flag} wants a path starting with / (no spaces, query or fragment), got ${JSON.stringify(text)}`,
+          ),
   },
   healthPort: {
     name: 'health-port',
     value: 'N',
-    description: 'also answer the health path (or /) on a plain HTTP listener on port N\n(no TLS, no PROXY header)',
+    description:
+      'also answer the health path (or /) on a plain HTTP listener on port N\n(no TLS, no PROXY header)',
     parse: (text: string, flag: string) => parsePort(text, flag),
   },
   drainDelay: {
     name: 'drain-delay',
     value: 'S',
-    description: 'on SIGTERM keep accepting S seconds (health 503, responses Connection:\nclose) before the drain (default 0)',
+    description:
+      'on SIGTERM keep accepting S seconds (health 503, responses Connection:\nclose) before the drain (default 0)',
     parse: (text: string, flag: string) => parseSeconds(text, flag),
   },
   grace: {
     name: 'grace',
     value: 'S',
-    description: 'seconds in-flight requests get to finish after the drain begins; then\nthey are closed (default 30)',
+    description:
+      'seconds in-flight requests get to finish after the drain begins; then\nthey are closed (default 30)',
     parse: (text: string, flag: string) => parseSeconds(text, flag),
   },
 } as const satisfies Record<string, OptionSpec>;
@@ -261,7 +273,9 @@ function parseCidr(text: string, flag: string): string {
   try {
     createTrustList([text]);
   } catch {
-    usage(`${flag} wants an address or CIDR block (like 10.0.0.0/8 or fd00::/8), got ${JSON.stringify(text)}`);
+    usage(
+      `${flag} wants an address or CIDR block (like 10.0.0.0/8 or fd00::/8), got ${JSON.stringify(text)}`,
+    );
   }
   return text;
 }
@@ -336,11 +350,17 @@ export function readDeployOptions(
   const activated = flagFd === undefined && env.LISTEN_FDS !== undefined && env.LISTEN_FDS !== '';
   // sd_listen_fds(3): the variables are for LISTEN_PID only; a child that inherited them ignores them.
   const fd =
-    flagFd ?? (activated && (env.LISTEN_PID === undefined || Number(env.LISTEN_PID) === pid) ? listenFds(env, pid)[0] : undefined);
+    flagFd ??
+    (activated && (env.LISTEN_PID === undefined || Number(env.LISTEN_PID) === pid)
+      ? listenFds(env, pid)[0]
+      : undefined);
   if (fd !== undefined && reusePort) {
-    usage(`--reuse-port binds a socket of its own; it cannot serve an inherited one (${flagFd !== undefined ? '--fd' : 'LISTEN_FDS'})`);
+    usage(
+      `--reuse-port binds a socket of its own; it cannot serve an inherited one (${flagFd !== undefined ? '--fd' : 'LISTEN_FDS'})`,
+    );
   }
-  if (flagFd !== undefined && hasAddress) usage('--fd serves an inherited socket: give no port or --bind with it');
+  if (flagFd !== undefined && hasAddress)
+    usage('--fd serves an inherited socket: give no port or --bind with it');
   if (reusePort && !supportsReusePort()) {
     throw new SrvError(
       'SRV_ERR_UNSUPPORTED_OPTION',

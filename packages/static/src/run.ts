@@ -195,7 +195,10 @@ export function parseStaticArgs(
   const port = flagged ?? parsePort(positional ?? '8000', 'port');
   if (args.has('tls-cert') !== args.has('tls-key')) usage('--tls-cert and --tls-key go together');
   const bind = args.get<string>('bind');
-  const deploy = readDeployOptions(args, positional !== undefined || flagged !== undefined || bind !== undefined);
+  const deploy = readDeployOptions(
+    args,
+    positional !== undefined || flagged !== undefined || bind !== undefined,
+  );
   return {
     port,
     bind: bind ?? '::',

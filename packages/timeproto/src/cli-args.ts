@@ -2,11 +2,13 @@ import { isIP } from 'node:net';
 import {
   type CommandSpec,
   commonOptions,
+  type DeployArgs,
   formatHelp,
   type OptionSpec,
   parseCommandLine,
   parsePort as parseListenPort,
   parsePositiveInteger,
+  readDeployOptions,
   readPackageVersion,
   UsageError,
 } from '@srv/core/cli';
@@ -36,6 +38,11 @@ export type CliCommand =
       readonly udpRate: number | undefined;
       /** `--backlog N`: the kernel's accept queue for TCP (undefined: the default). */
       readonly backlog: number | undefined;
+      /**
+       * `--workers`, `--reuse-port`, `--proxy-protocol`, `--trusted-proxy`, `--fd` (or systemd's
+       * `LISTEN_FDS`), `--drain-delay`, `--grace`; no health flags (the time protocol is not HTTP).
+       */
+      readonly deploy: DeployArgs;
     }
   | {
       readonly command: 'query';
@@ -84,6 +91,20 @@ const serveSpec: CommandSpec = {
           : usage(`${flag} wants a whole number of replies per second, got ${JSON.stringify(text)}`),
     },
     { ...commonOptions.backlog, parse: (text, flag) => parsePositiveInteger(text, flag) },
+    commonOptions.workers,
+    commonOptions.reusePort,
+    { ...commonOptions.proxyProtocol, description: `${commonOptions.proxyProtocol.description} (TCP only)` },
+    commonOptions.trustedProxy,
+    { ...commonOptions.fd, description: `${commonOptions.fd.description} (TCP only)` },
+    {
+      ...commonOptions.drainDelay,
+      description:
+        'on SIGTERM keep accepting S seconds before the drain (default 0); no\nhealth path: the time protocol is not HTTP',
+    },
+    {
+      ...commonOptions.grace,
+      description: 'seconds open connections get to finish after the drain begins (default 30)',
+    },
   ],
   maxPositionals: 1,
 };
@@ -157,6 +178,9 @@ function parseServe(argv: string[]): CliCommand {
   const interactive = args.flag('interactive');
   if (interactive && (service !== 'line' || udp)) usage('--interactive applies to the line service over TCP');
   const port = args.positionals[0];
+  const deploy = readDeployOptions(args, port !== undefined || args.has('bind'));
+  if (udp && deploy.proxyProtocol) usage('--proxy-protocol applies to TCP, not --udp');
+  if (udp && deploy.fd !== undefined) usage('--fd and LISTEN_FDS serve a stream socket; not with --udp');
   return {
     command: 'serve',
     port: port === undefined ? DEFAULT_PORT : parseListenPort(port, 'port'),
@@ -168,6 +192,7 @@ function parseServe(argv: string[]): CliCommand {
     quiet: args.flag('quiet'),
     udpRate: args.get<number>('udp-rate'),
     backlog: args.get<number>('backlog'),
+    deploy,
   };
 }
 

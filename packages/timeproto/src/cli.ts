@@ -2,7 +2,9 @@
  * The `srv-time` command. It imports the library through `./index.js`, which the build keeps as a
  * separate module, so the handler classes' `moduleUrl` points at the entry threading workers load.
  */
-import { type BaseServer, isSrvError, type Logger } from '@srv/core';
+import cluster from 'node:cluster';
+import { setTimeout as delay } from 'node:timers/promises';
+import { type AddressInput, type BaseServer, isSrvError, type Logger, type SocketAddress } from '@srv/core';
 import {
   describeError,
   describeStartError,
@@ -14,6 +16,7 @@ import {
   usage,
   watchStopSignals,
 } from '@srv/core/cli';
+import { resolveWorkerCount, runWorkers, type WorkerContext, type WorkerServer } from '@srv/core/internal';
 import { type CliCommand, parseCli, type Service } from './cli-args.js';
 import {
   DaytimeDatagramHandler,
@@ -55,8 +58,13 @@ function describe(fieldsOrMessage: object | string, message: string | undefined)
   return err instanceof Error ? `${message ?? ''}: ${err.message}` : (message ?? '');
 }
 
-function createServer(command: ServeCommand): BaseServer<unknown> {
+function createServer(command: ServeCommand, address: AddressInput, reusePort: boolean): BaseServer<unknown> {
+  const { deploy } = command;
   const options = {
+    graceMs: deploy.graceMs,
+    ...(reusePort ? { reusePort } : {}),
+    ...(deploy.proxyProtocol ? { proxyProtocol: true } : {}),
+    ...(deploy.trustedProxies ? { trustedProxies: deploy.trustedProxies } : {}),
     logger: cliLogger,
     interactive: command.interactive,
     ...(command.quiet ? { logConnections: false } : {}),
@@ -64,7 +72,6 @@ function createServer(command: ServeCommand): BaseServer<unknown> {
     ...(command.udpRate !== undefined ? { udpRate: command.udpRate } : {}),
     ...(command.backlog !== undefined ? { backlog: command.backlog } : {}),
   };
-  const address: [string, number] = [command.bind, command.port];
   if (command.udp) {
     const handler = {
       line: TimeDatagramHandler,
@@ -81,34 +88,89 @@ function createServer(command: ServeCommand): BaseServer<unknown> {
   return new TimeServer(address, handler, options) as BaseServer<unknown>;
 }
 
+/**
+ * The time server as {@link runWorkers} drives it: `--drain-delay` keeps it accepting for the delay
+ * after SIGTERM (there is no health path to turn 503: the protocol is not HTTP), then it shuts down.
+ */
+function drainable(server: BaseServer<unknown>): WorkerServer {
+  return {
+    ready: server.ready,
+    get address() {
+      return server.address;
+    },
+    serveForever: () => server.serveForever(),
+    shutdown: () => server.shutdown(),
+    beginDrain: async (delayMs) => {
+      if (delayMs > 0) await delay(delayMs);
+      await server.shutdown();
+    },
+    close: () => server.close(),
+  };
+}
+
 async function serve(command: ServeCommand): Promise<number> {
-  const where = formatEndpoint(command.bind, command.port);
-  let server: BaseServer<unknown>;
-  try {
-    server = createServer(command);
-  } catch (error) {
-    if (isSrvError(error, 'SRV_ERR_INVALID_ADDRESS')) usage(describeStartError(error, where).message);
-    throw error;
+  const { deploy } = command;
+  /** This process's server, or the exit code after saying why it could not start. */
+  const open = async (context: WorkerContext): Promise<BaseServer<unknown> | number> => {
+    const fd = deploy.fd ?? context.fds[0];
+    const port = context.port ?? command.port;
+    const where = fd !== undefined ? `descriptor ${fd}` : formatEndpoint(command.bind, port);
+    let server: BaseServer<unknown>;
+    try {
+      server = createServer(command, fd !== undefined ? { fd } : [command.bind, port], context.reusePort);
+    } catch (error) {
+      if (isSrvError(error, 'SRV_ERR_INVALID_ADDRESS')) usage(describeStartError(error, where).message);
+      throw error;
+    }
+    try {
+      await server.ready;
+      return server;
+    } catch (error) {
+      await server.close().catch(() => {});
+      const { message, code } = describeStartError(error, where);
+      process.stderr.write(`srv-time: ${message}\n`);
+      return code;
+    }
+  };
+  const scheme = command.udp ? 'udp' : 'tcp';
+  const announce = (address: SocketAddress) => {
+    const reach = formatReachLine(address, scheme);
+    process.stdout.write(
+      `${formatBanner('TIME', address, scheme, serviceNotes[command.service])}\n${reach ? `${reach}\n` : ''}`,
+    );
+  };
+
+  const workers = resolveWorkerCount(deploy.workers);
+  if (workers > 1 || cluster.isWorker) {
+    // node:cluster runs this bin again in each worker, which comes back here and serves; the primary
+    // supervises and prints the banner once every worker listens.
+    return runWorkers({
+      workers,
+      reusePort: deploy.reusePort,
+      host: command.bind,
+      port: command.port,
+      drainDelayMs: deploy.drainDelayMs,
+      graceMs: deploy.graceMs,
+      socketActivation: deploy.socketActivated,
+      start: async (context) => {
+        const server = await open(context);
+        // The reason is on stderr already; the primary sees the exit and stops the others.
+        if (typeof server === 'number') process.exit(server);
+        return drainable(server);
+      },
+      onServing: announce,
+    });
   }
-  try {
-    await server.ready;
-  } catch (error) {
-    await server.close().catch(() => {});
-    const { message, code } = describeStartError(error, where);
-    process.stderr.write(`srv-time: ${message}\n`);
-    return code;
-  }
+
+  const server = await open({ index: 0, fds: [], port: undefined, reusePort: deploy.reusePort });
+  if (typeof server === 'number') return server;
   // Watched before the banner is printed: whoever reads it may signal at once.
   const stop = watchStopSignals();
-  const { address } = server;
-  const scheme = command.udp ? 'udp' : 'tcp';
-  const reach = formatReachLine(address, scheme);
-  process.stdout.write(
-    `${formatBanner('TIME', address, scheme, serviceNotes[command.service])}\n${reach ? `${reach}\n` : ''}`,
-  );
+  announce(server.address);
   const serving = server.serveForever();
   try {
     await stop.stopped;
+    await drainable(server).beginDrain?.(deploy.drainDelayMs);
     await server.close();
     await serving;
   } finally {

@@ -6,7 +6,7 @@ import { CGIHTTPRequestHandler } from '@srv/cgi';
 import { ForkingMixIn } from '@srv/concurrency';
 import { HTTPServer } from '@srv/http';
 import { keepChildThroughCtrlC } from '../children.js';
-import type { DemoOptions } from '../options.js';
+import { type DemoOptions, listenAddress } from '../options.js';
 import type { DirectoryData } from './static.js';
 
 keepChildThroughCtrlC();
@@ -34,7 +34,7 @@ export class ForkingServer extends ForkingMixIn(HTTPServer) {
 /** `ForkingServer(('', 9876), CGIHTTPRequestHandler)`, serving `--directory` (the sample by default). */
 export function createCgiServer(options: DemoOptions): ForkingServer {
   const workerData: DirectoryData = { directory: options.directory };
-  return new ForkingServer([options.host, options.port], DirectoryCGIRequestHandler, {
+  return new ForkingServer(listenAddress(options), DirectoryCGIRequestHandler, {
     workerData,
     quiet: options.quiet,
   });

@@ -5,7 +5,7 @@
 import { ForkingMixIn } from '@srv/concurrency';
 import { HTTPServer } from '@srv/http';
 import { keepChildThroughCtrlC } from '../children.js';
-import { type DemoOptions, graceFor, type PagesData } from '../options.js';
+import { type DemoOptions, graceFor, listenAddress, type PagesData } from '../options.js';
 import { PagesRequestHandler } from './pages.js';
 
 keepChildThroughCtrlC();
@@ -31,7 +31,7 @@ export class ForkingHTTPServer extends ForkingMixIn(HTTPServer) {
 /** `ForkingHTTPServer(('', 7890), RequestHandler)`. */
 export function createForkingServer(options: DemoOptions): ForkingHTTPServer {
   const workerData: PagesData = { startTime: Date.now(), slow: options.slow, quiet: options.quiet };
-  return new ForkingHTTPServer([options.host, options.port], ForkingRequestHandler, {
+  return new ForkingHTTPServer(listenAddress(options), ForkingRequestHandler, {
     handlerModule: import.meta.url,
     handlerExport: 'ForkingRequestHandler',
     workerData,

@@ -3,7 +3,7 @@
  * every GET with the same page, and HEAD with its headers only.
  */
 import { BaseHTTPRequestHandler, HTTPServer, type ProtocolVersion } from '@srv/http';
-import type { DemoOptions } from '../options.js';
+import { type DemoOptions, listenAddress } from '../options.js';
 
 const page = `<html>
   <head><title>Sample Page</title></head>
@@ -39,5 +39,5 @@ export class HelloRequestHandler extends BaseHTTPRequestHandler {
 
 /** `HTTPServer(('', 6789), RequestHandle)`. */
 export function createHelloServer(options: DemoOptions): HTTPServer {
-  return new HTTPServer([options.host, options.port], HelloRequestHandler, { quiet: options.quiet });
+  return new HTTPServer(listenAddress(options), HelloRequestHandler, { quiet: options.quiet });
 }

@@ -6,7 +6,7 @@
  */
 import { BaseHTTPRequestHandler, escapeHtml, HTTPServer, type ProtocolVersion } from '@srv/http';
 import { sleepBlocking } from '../blocking.js';
-import { type DemoOptions, graceFor, type PagesData } from '../options.js';
+import { type DemoOptions, graceFor, listenAddress, type PagesData } from '../options.js';
 
 const homePage = `<html>
   <head><title>Home Page</title></head>
@@ -102,7 +102,7 @@ export class PagesRequestHandler extends BaseHTTPRequestHandler {
 /** `HTTPServer(('', 7890), RequestHandler)`: Python's plain server handles requests one by one. */
 export function createPagesServer(options: DemoOptions): HTTPServer {
   const workerData: PagesData = { startTime: Date.now(), slow: options.slow, quiet: options.quiet };
-  return new HTTPServer([options.host, options.port], PagesRequestHandler, {
+  return new HTTPServer(listenAddress(options), PagesRequestHandler, {
     dispatcher: 'serial',
     workerData,
     quiet: options.quiet,

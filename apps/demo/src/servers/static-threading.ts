@@ -4,7 +4,7 @@
  */
 import { ThreadingMixIn } from '@srv/concurrency';
 import { HTTPServer } from '@srv/http';
-import type { DemoOptions } from '../options.js';
+import { type DemoOptions, listenAddress } from '../options.js';
 import { type DirectoryData, DirectoryRequestHandler } from './static.js';
 
 // The build copies the handler into this file, where its `moduleUrl` points: workers load it from here.
@@ -20,7 +20,7 @@ export class ThreadingServer extends ThreadingMixIn(HTTPServer) {
 /** `ThreadingServer(('', 9876), SimpleHTTPRequestHandler)`. */
 export function createStaticThreadingServer(options: DemoOptions): ThreadingServer {
   const workerData: DirectoryData = { directory: options.directory };
-  return new ThreadingServer([options.host, options.port], DirectoryRequestHandler, {
+  return new ThreadingServer(listenAddress(options), DirectoryRequestHandler, {
     workerData,
     quiet: options.quiet,
   });

@@ -4,7 +4,7 @@
  */
 import { HTTPServer } from '@srv/http';
 import { SimpleHTTPRequestHandler } from '@srv/static';
-import type { DemoOptions } from '../options.js';
+import { type DemoOptions, listenAddress } from '../options.js';
 
 /** What the file handlers need in every worker: handed over as the server's `workerData`. */
 export interface DirectoryData {
@@ -29,7 +29,7 @@ export class DirectoryRequestHandler extends SimpleHTTPRequestHandler {
 /** `HTTPServer(('', 9876), SimpleHTTPRequestHandler)`, serving `--directory` (the sample by default). */
 export function createStaticServer(options: DemoOptions): HTTPServer {
   const workerData: DirectoryData = { directory: options.directory };
-  return new HTTPServer([options.host, options.port], DirectoryRequestHandler, {
+  return new HTTPServer(listenAddress(options), DirectoryRequestHandler, {
     workerData,
     quiet: options.quiet,
   });

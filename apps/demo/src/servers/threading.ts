@@ -4,7 +4,7 @@
  */
 import { currentThreadName, ThreadingMixIn } from '@srv/concurrency';
 import { HTTPServer } from '@srv/http';
-import { type DemoOptions, graceFor, type PagesData } from '../options.js';
+import { type DemoOptions, graceFor, listenAddress, type PagesData } from '../options.js';
 import { PagesRequestHandler } from './pages.js';
 
 /** The pages handler, announcing the thread it runs in (it runs in a worker thread). */
@@ -28,7 +28,7 @@ export class ThreadingHTTPServer extends ThreadingMixIn(HTTPServer) {
 /** `ThreadingHTTPServer(('', 7890), RequestHandler)`. */
 export function createThreadingServer(options: DemoOptions): ThreadingHTTPServer {
   const workerData: PagesData = { startTime: Date.now(), slow: options.slow, quiet: options.quiet };
-  return new ThreadingHTTPServer([options.host, options.port], ThreadingRequestHandler, {
+  return new ThreadingHTTPServer(listenAddress(options), ThreadingRequestHandler, {
     handlerModule: import.meta.url,
     handlerExport: 'ThreadingRequestHandler',
     workerData,

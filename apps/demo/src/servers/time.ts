@@ -5,7 +5,7 @@
  */
 import { TimeRequestHandler, TimeServer } from '@srv/timeproto';
 import { printLogger } from '../log.js';
-import type { DemoOptions } from '../options.js';
+import { type DemoOptions, listenAddress } from '../options.js';
 
 /**
  * `TimeServer(('', 8765), TimeRequestHandler)`. @srv/timeproto's `TimeServer` is the tutorial's
@@ -13,7 +13,7 @@ import type { DemoOptions } from '../options.js';
  * `TimeRequestHandler` the tutorial's `StreamRequestHandler` subclass.
  */
 export function createTimeServer(options: DemoOptions): TimeServer {
-  return new TimeServer([options.host, options.port], TimeRequestHandler, {
+  return new TimeServer(listenAddress(options), TimeRequestHandler, {
     logger: printLogger,
     logConnections: !options.quiet,
   });

@@ -5,11 +5,11 @@
  */
 import { TimeRequestHandler, TimeServer6 } from '@srv/timeproto';
 import { printLogger } from '../log.js';
-import type { DemoOptions } from '../options.js';
+import { type DemoOptions, listenAddress } from '../options.js';
 
 /** `TimeServer` with `address_family = AF_INET6`, on `[::]:8765`. */
 export function createTime6Server(options: DemoOptions): TimeServer6 {
-  return new TimeServer6([options.host, options.port], TimeRequestHandler, {
+  return new TimeServer6(listenAddress(options), TimeRequestHandler, {
     logger: printLogger,
     logConnections: !options.quiet,
   });
