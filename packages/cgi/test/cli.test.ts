@@ -2,11 +2,12 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { www } from './helpers.js';
+import { parseResponse, www } from './helpers.js';
 
 const bin = fileURLToPath(new URL('../bin/srv-cgi.js', import.meta.url));
 
@@ -127,5 +128,45 @@ describe('srv-cgi', () => {
     for (const flag of ['--version', '-v']) {
       expect(await runToEnd([flag])).toEqual({ code: 0, stdout: 'srv-cgi 0.0.0\n', stderr: '' });
     }
+  });
+});
+
+describe('srv-cgi deployment flags', () => {
+  it('--proxy-protocol --workers 2: REMOTE_ADDR and the access log are the header’s client; SIGTERM exits 0', async () => {
+    const { child, banner } = await serve([
+      bin,
+      '--proxy-protocol',
+      '--workers',
+      '2',
+      '-b',
+      '127.0.0.1',
+      '-d',
+      www,
+      '0',
+    ]);
+    const exited = once(child, 'exit');
+    let stderr = '';
+    child.stderr.on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    const port = Number(/ port (\d+) /.exec(banner)?.[1]);
+    const socket = net.connect(port, '127.0.0.1');
+    onTestFinished(() => void socket.destroy());
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const closed = once(socket, 'close');
+    socket.write(
+      'PROXY TCP4 203.0.113.7 127.0.0.1 51000 80\r\n' +
+        'GET /cgi-bin/env.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
+    await closed;
+    const response = parseResponse(Buffer.concat(chunks));
+    expect(response.status).toBe(200);
+    const { env } = JSON.parse(response.body) as { env: Record<string, string> };
+    expect(env).toMatchObject({ REMOTE_ADDR: '203.0.113.7', REMOTE_PORT: '51000' });
+    child.kill('SIGTERM');
+    const [code] = (await exited) as [number | null];
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/^203\.0\.113\.7 - - \[[^\]]+\] "GET \/cgi-bin\/env\.js HTTP\/1\.1" 200 -$/m);
   });
 });
