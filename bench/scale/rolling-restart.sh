@@ -1,27 +1,29 @@
 #!/usr/bin/env bash
 # Rolling restart behind a real nginx (Debian's, with its stream module), on loopback only:
-# two srv instances with PROXY protocol as upstreams, nginx connecting to them from 127.0.0.2
+# two srv-static instances with PROXY protocol (each with --workers processes) as upstreams, nginx connecting to them from 127.0.0.2
 # (proxy_bind) and sending a PROXY v1 header; wrk -c100 runs through nginx while each instance in turn
 # gets SIGTERM, drains (--drain-delay, Connection: close), exits and is started again.
 # Passes when wrk saw 0 non-2xx answers and 0 socket errors, and every access-log line names 127.0.0.1
 # (wrk), none 127.0.0.2 (nginx).
 #
-#   bash bench/scale/rolling-restart.sh [--seconds 30] [--connections 100] [--drain-delay 2] [--via command|library]
+#   bash bench/scale/rolling-restart.sh [--seconds 30] [--connections 100] [--drain-delay 2] [--workers 2]
+#                                       [--via command|library]
 #
-# --via command runs `srv-static --proxy-protocol --trusted-proxy 127.0.0.2/32 --drain-delay S --grace S`
-# (the flags of issue 23); --via library runs bench/scale/server.mjs, the same server through the
-# library options. The default is command when srv-static knows --proxy-protocol, else library.
+# --via command (the default) runs the real command, `srv-static --proxy-protocol --trusted-proxy
+# 127.0.0.2/32 --workers N --drain-delay S --grace 10`; --via library runs bench/scale/server.mjs, the
+# same server through the library options (runWorkers, proxyProtocol, beginDrain).
 # What it needs (nginx, its stream module, wrk) it installs with apt-get as root, or says why it skipped.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 
-seconds=30 connections=100 drain_delay=2 via=
+seconds=30 connections=100 drain_delay=2 workers=2 via=command
 while [ $# -gt 0 ]; do
   case $1 in
     --seconds) seconds=$2; shift 2 ;;
     --connections) connections=$2; shift 2 ;;
     --drain-delay) drain_delay=$2; shift 2 ;;
+    --workers) workers=$2; shift 2 ;;
     --via) via=$2; shift 2 ;;
     *) echo "rolling-restart: unknown option $1" >&2; exit 2 ;;
   esac
@@ -45,9 +47,6 @@ fi
 # 127.0.0.2 is loopback on Linux (all of 127/8 is), so nginx can bind it without any setup.
 
 srv_static="$root/packages/static/bin/srv-static.js"
-if [ -z "$via" ]; then
-  if node "$srv_static" --help 2>&1 | grep -q -- '--proxy-protocol'; then via=command; else via=library; fi
-fi
 
 work=$(mktemp -d)
 pids=()
@@ -69,9 +68,9 @@ start() {
   : >"$work/$name.out"
   if [ "$via" = command ]; then
     node "$srv_static" --bind 127.0.0.1 --directory "$work" --proxy-protocol --trusted-proxy 127.0.0.2/32 \
-      --drain-delay "$drain_delay" --grace 10 "$port" >"$work/$name.out" 2>>"$work/$name.log" &
+      --workers "$workers" --drain-delay "$drain_delay" --grace 10 "$port" >"$work/$name.out" 2>>"$work/$name.log" &
   else
-    KIND=static DIR="$work" PORT=$port PROXY=1 TRUSTED=127.0.0.2/32 LOG=1 DRAIN_MS=$((drain_delay * 1000)) \
+    KIND=static DIR="$work" PORT=$port WORKERS=$workers PROXY=1 TRUSTED=127.0.0.2/32 LOG=1 DRAIN_MS=$((drain_delay * 1000)) \
       GRACE_MS=10000 node bench/scale/server.mjs >"$work/$name.out" 2>>"$work/$name.log" &
   fi
   eval "pid_$name=$!"
@@ -121,7 +120,7 @@ nginx -e "$work/nginx-error.log" -c "$work/nginx.conf" -p "$work" &
 pids+=("$!")
 for _ in $(seq 1 100); do curl -fsS -o /dev/null "http://127.0.0.1:$port_lb/f1k.bin" 2>/dev/null && break; sleep 0.05; done
 
-echo "via $via: wrk -c$connections -d${seconds}s through nginx 127.0.0.1:$port_lb -> 127.0.0.1:$port_a, :$port_b (from 127.0.0.2, PROXY v1)"
+echo "via $via ($workers workers per instance): wrk -c$connections -d${seconds}s through nginx 127.0.0.1:$port_lb -> 127.0.0.1:$port_a, :$port_b (from 127.0.0.2, PROXY v1)"
 wrk -t2 -c"$connections" -d"${seconds}s" "http://127.0.0.1:$port_lb/f1k.bin" >"$work/wrk.out" &
 wrk_pid=$!
 pids+=("$wrk_pid")

@@ -47,7 +47,9 @@ describe('public API', () => {
         "loadModuleRef",
         "resolveDispatcher",
         "resolveModuleRef",
+        "resolveWorkerCount",
         "runHandler",
+        "runWorkers",
         "wrapTls",
       ]
     `);
@@ -59,6 +61,7 @@ describe('public API', () => {
       [
         "UsageError",
         "commonOptions",
+        "deployOptions",
         "describeError",
         "describeStartError",
         "exitCodes",
@@ -73,6 +76,7 @@ describe('public API', () => {
         "parseCommandLine",
         "parsePort",
         "parsePositiveInteger",
+        "readDeployOptions",
         "readPackageVersion",
         "runCommand",
         "usage",

@@ -4,12 +4,14 @@ import { displayHost } from '../../src/address.js';
 import {
   type CommandSpec,
   commonOptions,
+  deployOptions,
   describeStartError,
   exitCodes,
   formatBanner,
   formatReachLine,
   isUsageError,
   parseCommandLine,
+  readDeployOptions,
   runCommand,
   UsageError,
   usage,
@@ -142,5 +144,137 @@ describe('messages', () => {
     expect(inspect(new built.SrvError('SRV_ERR_TIMEOUT', 'slow'))).toMatch(/^SrvError: slow\n/);
     expect(inspect(new cli.UsageError('bad'))).toMatch(/^UsageError: bad\n/);
     expect(new UsageError('x').code).toBe('SRV_ERR_USAGE');
+  });
+});
+
+describe('deployment options (issue 23)', () => {
+  const spec: CommandSpec = {
+    name: 'srv-x',
+    version: '1.0.0',
+    usage: ['srv-x [options]'],
+    summary: 'x',
+    options: [commonOptions.bind, ...deployOptions],
+  };
+  const read = (argv: string[], env: NodeJS.ProcessEnv = {}, pid = 4242) =>
+    readDeployOptions(parseCommandLine(spec, argv), argv.includes('--bind'), env, pid);
+
+  it('defaults: one process, no PROXY protocol, no health path, no delay, 30 s grace', () => {
+    expect(read([])).toEqual({
+      workers: 1,
+      reusePort: false,
+      proxyProtocol: false,
+      trustedProxies: undefined,
+      fd: undefined,
+      socketActivated: false,
+      healthPath: undefined,
+      healthPort: undefined,
+      drainDelayMs: 0,
+      graceMs: 30_000,
+    });
+  });
+
+  it('reads every flag, seconds as milliseconds and --trusted-proxy repeated', () => {
+    const args = read([
+      '--workers',
+      'auto',
+      '--proxy-protocol',
+      '--trusted-proxy',
+      '10.0.0.0/8',
+      '--trusted-proxy',
+      '::ffff:192.0.2.1',
+      '--fd',
+      '3',
+      '--health-path',
+      '/healthz',
+      '--health-port',
+      '8081',
+      '--drain-delay',
+      '2.5',
+      '--grace',
+      '10',
+    ]);
+    expect(args).toMatchObject({
+      workers: 'auto',
+      proxyProtocol: true,
+      trustedProxies: ['10.0.0.0/8', '::ffff:192.0.2.1'],
+      fd: 3,
+      socketActivated: false,
+      healthPath: '/healthz',
+      healthPort: 8081,
+      drainDelayMs: 2500,
+      graceMs: 10_000,
+    });
+  });
+
+  it('takes systemd’s first socket when LISTEN_PID names this process, and ignores it otherwise', () => {
+    expect(read([], { LISTEN_FDS: '2', LISTEN_PID: '4242' })).toMatchObject({ fd: 3, socketActivated: true });
+    expect(read([], { LISTEN_FDS: '1' })).toMatchObject({ fd: 3, socketActivated: true });
+    expect(read([], { LISTEN_FDS: '1', LISTEN_PID: '1' })).toMatchObject({
+      fd: undefined,
+      socketActivated: false,
+    });
+    // A cluster worker: the primary cleared the variables.
+    expect(read([], { LISTEN_FDS: '', LISTEN_PID: '' })).toMatchObject({ fd: undefined });
+    expect(read(['--fd', '5'], { LISTEN_FDS: '1' })).toMatchObject({ fd: 5, socketActivated: false });
+  });
+
+  it.each([
+    [['--workers', '0'], '--workers wants a number of processes from 1 to 1024 or auto, got "0"'],
+    [['--workers', 'lots'], '--workers wants a number of processes from 1 to 1024 or auto, got "lots"'],
+    [
+      ['--trusted-proxy', '10.0.0.0/33'],
+      '--trusted-proxy wants an address or CIDR block (like 10.0.0.0/8 or fd00::/8), got "10.0.0.0/33"',
+    ],
+    [['--fd', '-1'], '--fd wants a descriptor number, got "-1"'],
+    [
+      ['--health-path', 'healthz'],
+      '--health-path wants a path starting with / (no spaces, query or fragment), got "healthz"',
+    ],
+    [['--health-port', '70000'], '--health-port must be a number from 0 to 65535, got "70000"'],
+    [['--drain-delay', '-1'], '--drain-delay wants a number of seconds from 0 to 86400, got "-1"'],
+    [['--grace', 'soon'], '--grace wants a number of seconds from 0 to 86400, got "soon"'],
+    [['--fd', '3', '--bind', '::'], '--fd serves an inherited socket: give no port or --bind with it'],
+    [
+      ['--fd', '3', '--reuse-port'],
+      '--reuse-port binds a socket of its own; it cannot serve an inherited one (--fd)',
+    ],
+  ])('%j is a usage error', (argv, message) => {
+    expect(() => read(argv)).toThrow(new UsageError(message));
+    try {
+      read(argv);
+    } catch (error) {
+      expect(isUsageError(error)).toBe(true);
+    }
+  });
+
+  it('--reuse-port where Node lacks SO_REUSEPORT is SRV_ERR_UNSUPPORTED_OPTION (exit 1), not a usage error', () => {
+    const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+    const supported =
+      process.platform === 'linux' &&
+      (major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12));
+    if (supported) {
+      expect(read(['--reuse-port']).reusePort).toBe(true);
+      return;
+    }
+    expect(() => read(['--reuse-port'])).toThrow(
+      expect.objectContaining({ code: 'SRV_ERR_UNSUPPORTED_OPTION' }) as Error,
+    );
+  });
+
+  it('lists every deployment flag with a help line', () => {
+    const help = parseCommandLine(spec, ['--help']).output;
+    for (const flag of [
+      '--workers N|auto',
+      '--reuse-port',
+      '--proxy-protocol',
+      '--trusted-proxy CIDR',
+      '--fd N',
+      '--health-path PATH',
+      '--health-port N',
+      '--drain-delay S',
+      '--grace S',
+    ]) {
+      expect(help).toContain(`    ${flag}  `);
+    }
   });
 });
