@@ -1,5 +1,5 @@
 // Cost of workers: server CPU time (every process of the server's tree, from /proc) per 1000 requests,
-// for @srv/http's hello and a 1 KiB static file with 1, 2 and 4 workers, and (on Node >= 22.12) with
+// for @srv/http's hello and a 1 KiB static file (`srv-static --workers N`) with 1, 2 and 4 workers, and (on Node >= 22.12) with
 // reusePort. The server tree is pinned to core 0 and wrk to core 1, so the same run also shows what N
 // workers sharing one core cost in throughput. Rounds alternate the configurations (A B C, B C A, ...)
 // and each figure is the median.
@@ -75,8 +75,26 @@ function treeTicks(pid) {
   return total;
 }
 
+// The static 1 KiB file is served by the real command (`srv-static --workers N [--reuse-port]`); the
+// hello server, which no command serves, by server.mjs through runWorkers (what --workers runs).
+const srvStatic = path.join(here, '..', '..', 'packages', 'static', 'bin', 'srv-static.js');
+
 async function startServer(config) {
-  const args = [path.join(here, 'server.mjs')];
+  const args =
+    config.kind === 'static'
+      ? [
+          srvStatic,
+          '--quiet',
+          '--bind',
+          '127.0.0.1',
+          '--directory',
+          root,
+          '--workers',
+          String(config.workers),
+          ...(config.reusePort ? ['--reuse-port'] : []),
+          '0',
+        ]
+      : [path.join(here, 'server.mjs')];
   const command = pin ? 'taskset' : values.node;
   const argv = pin ? ['-c', '0', values.node, ...args] : args;
   const child = spawn(command, argv, {
