@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Rolling restart behind a real nginx (Debian's, with its stream module), on loopback only:
-# two srv-static instances with PROXY protocol (each with --workers processes) as upstreams, nginx connecting to them from 127.0.0.2
-# (proxy_bind) and sending a PROXY v1 header; wrk -c100 runs through nginx while each instance in turn
-# gets SIGTERM, drains (--drain-delay, Connection: close), exits and is started again.
+# two srv-static instances with PROXY protocol (each with --workers processes) as upstreams, nginx
+# connecting to them from 127.0.0.2 (proxy_bind) and sending a PROXY v1 header; wrk -c100 runs through
+# nginx while each instance in turn gets SIGTERM, drains (--drain-delay, Connection: close), exits and
+# is started again.
 # Passes when wrk saw 0 non-2xx answers and 0 socket errors, and every access-log line names 127.0.0.1
 # (wrk), none 127.0.0.2 (nginx).
 #
