@@ -14,6 +14,18 @@ describe('srv-time arguments', () => {
       quiet: false,
       udpRate: undefined,
       backlog: undefined,
+      deploy: {
+        workers: 1,
+        reusePort: false,
+        proxyProtocol: false,
+        trustedProxies: undefined,
+        fd: undefined,
+        socketActivated: false,
+        healthPath: undefined,
+        healthPort: undefined,
+        drainDelayMs: 0,
+        graceMs: 30_000,
+      },
     });
   });
 
