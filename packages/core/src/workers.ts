@@ -128,7 +128,9 @@ async function runSingle(options: RunWorkersOptions, context: WorkerContext): Pr
 /**
  * Serves with `workers` processes. Call it from the command's entry in every process (cluster runs
  * the entry again in each worker): in the primary it forks and supervises, in a worker it runs
- * `start`. Resolves with the exit code for the process (0 after a clean drain).
+ * `start`. Resolves with the exit code for the process (0 after a clean drain; when a worker exits
+ * before every worker listened, its exit code, and the others are stopped: a worker that says why it
+ * cannot start on stderr and exits with the command's code makes the primary exit with that code).
  */
 export async function runWorkers(options: RunWorkersOptions): Promise<number> {
   if (cluster.isWorker) {
@@ -175,6 +177,7 @@ export async function runWorkers(options: RunWorkersOptions): Promise<number> {
   const workers = new Set<Worker>();
   let stopping = false;
   let failed = false;
+  let failedCode = 1;
   let servingCount = 0;
   let announced = false;
 
@@ -201,13 +204,21 @@ export async function runWorkers(options: RunWorkersOptions): Promise<number> {
       worker.on('exit', (code, signal) => {
         workers.delete(worker);
         if (!stopping) {
-          logger.error(
-            `worker ${index} (pid ${worker.process.pid}) exited (${signal ?? code}); starting another`,
-          );
-          // A worker that cannot even start (a bad address) would loop: give up after the first round.
-          if (announced) fork(index);
-          else {
+          // A worker that cannot even start (a bad address) would loop: give up after the first round,
+          // with its exit code (the command's own: 2 for a bad address, 1 for one in use).
+          if (announced) {
+            logger.error(
+              `worker ${index} (pid ${worker.process.pid}) exited (${signal ?? code}); starting another`,
+            );
+            fork(index);
+          } else {
+            if (signal !== null || code === 0) {
+              logger.error(
+                `worker ${index} (pid ${worker.process.pid}) exited (${signal ?? code}) while starting`,
+              );
+            }
             failed = true;
+            failedCode = code !== null && code > 0 ? code : 1;
             stop();
           }
         } else if (code !== 0) failed = true;
@@ -234,7 +245,7 @@ export async function runWorkers(options: RunWorkersOptions): Promise<number> {
       if (killTimer) clearTimeout(killTimer);
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
-      resolve(failed ? 1 : 0);
+      resolve(failed ? failedCode : 0);
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);

@@ -346,9 +346,12 @@ async function serve(
       throw error;
     }
   };
+  let failure = '';
   const failed = (error: unknown, where: string): number => {
     const { message, code } = describeStartError(error, where);
-    stderr.write(`${name}: ${message}\n`);
+    failure = `${name}: ${message}\n`;
+    // A worker leaves the line to the primary, which prints it once for all of them.
+    if (!cluster.isWorker) stderr.write(failure);
     return code;
   };
   /** This process's server: on the inherited descriptor, or on the address (`::` falling back to IPv4). */
@@ -388,7 +391,11 @@ async function serve(
     // node:cluster runs the entry script (this command's bin) again in each worker, which comes back
     // here and serves; the primary only supervises and prints the banner once every worker listens.
     const onInterrupt = () => stdout.write('\nKeyboard interrupt received, exiting.\n');
-    if (cluster.isPrimary) process.once('SIGINT', onInterrupt);
+    const onFailure = printOnce(stderr);
+    if (cluster.isPrimary) {
+      process.once('SIGINT', onInterrupt);
+      cluster.on('message', onFailure);
+    }
     try {
       return await runWorkers({
         workers,
@@ -400,14 +407,15 @@ async function serve(
         socketActivation: deploy.socketActivated,
         start: async (context) => {
           const server = await open(context);
-          // The reason is on stderr already; the primary sees the exit and stops the others.
-          if (typeof server === 'number') process.exit(server);
+          // The primary prints the reason, sees the exit and stops the others.
+          if (typeof server === 'number') return exitWorker(failure, server);
           return server;
         },
         onServing: announce,
       });
     } finally {
       process.off('SIGINT', onInterrupt);
+      cluster.off('message', onFailure);
     }
   }
 
@@ -432,4 +440,23 @@ async function serve(
     stop.dispose();
   }
   return exitCodes.ok;
+}
+
+/** In a cluster worker that cannot start: hands its one-line reason to the primary, then exits. */
+async function exitWorker(line: string, code: number): Promise<never> {
+  await new Promise<void>((resolve) => {
+    if (process.send) process.send({ srvStartFailure: line }, () => resolve());
+    else resolve();
+  });
+  process.exit(code);
+}
+
+/** The primary's listener for {@link exitWorker}: every worker fails alike, so the first reason is printed. */
+function printOnce(stderr: { write(text: string): unknown }): (worker: unknown, message: unknown) => void {
+  let printed = false;
+  return (_worker, message) => {
+    if (printed || typeof message !== 'object' || message === null || !('srvStartFailure' in message)) return;
+    printed = true;
+    stderr.write(String(message.srvStartFailure));
+  };
 }

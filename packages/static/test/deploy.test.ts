@@ -127,6 +127,33 @@ describe('srv-static deployment flags', () => {
     for (const pid of workers) expect(() => process.kill(pid, 0)).toThrow();
   });
 
+  it('--workers 2 that cannot start: one line on stderr, the command’s exit code (1 in use, 2 bad address)', async () => {
+    const taken = await listeningSocket();
+    for (const [args, code, line] of [
+      [
+        ['-b', '127.0.0.1', String(taken.port)],
+        1,
+        `srv-static: 127.0.0.1:${taken.port} is already in use (another server there?)\n`,
+      ],
+      [
+        ['-b', '256.1.1.1', '0'],
+        2,
+        'srv-static: cannot bind 256.1.1.1:0: not an IP address or host name this machine resolves\n',
+      ],
+    ] as const) {
+      const child = spawn(process.execPath, [bin, '--workers', '2', ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const [exitCode] = (await once(child, 'exit')) as [number | null];
+      expect(exitCode).toBe(code);
+      expect(stderr).toBe(line);
+    }
+  });
+
   it('--proxy-protocol: the access log shows the client of a v1 header; an untrusted sender is closed', async () => {
     const fixture = await createFixture();
     const cli = await start(['--proxy-protocol', '-b', '127.0.0.1', '-d', fixture.root, '0']);
@@ -235,7 +262,7 @@ describe('srv-static deployment flags', () => {
     expect(cli.stdout().match(/^Serving /gm)).toHaveLength(1);
   });
 
-  it('--fd 3 serves a descriptor passed without systemd; LISTEN_FDS naming another pid is ignored', async () => {
+  it('--fd 3 serves a descriptor passed without systemd (LISTEN_FDS meant for another pid beside it changes nothing)', async () => {
     const fixture = await createFixture();
     const socket = await listeningSocket();
     const cli = await start(['--fd', '3', '-d', fixture.root, '--quiet'], {

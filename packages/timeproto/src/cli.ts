@@ -108,8 +108,28 @@ function drainable(server: BaseServer<unknown>): WorkerServer {
   };
 }
 
+/** In a cluster worker that cannot start: hands its one-line reason to the primary, then exits. */
+async function exitWorker(line: string, code: number): Promise<never> {
+  await new Promise<void>((resolve) => {
+    if (process.send) process.send({ srvStartFailure: line }, () => resolve());
+    else resolve();
+  });
+  process.exit(code);
+}
+
+/** The primary's listener for {@link exitWorker}: every worker fails alike, so the first reason is printed. */
+function printOnce(): (worker: unknown, message: unknown) => void {
+  let printed = false;
+  return (_worker, message) => {
+    if (printed || typeof message !== 'object' || message === null || !('srvStartFailure' in message)) return;
+    printed = true;
+    process.stderr.write(String(message.srvStartFailure));
+  };
+}
+
 async function serve(command: ServeCommand): Promise<number> {
   const { deploy } = command;
+  let failure = '';
   /** This process's server, or the exit code after saying why it could not start. */
   const open = async (context: WorkerContext): Promise<BaseServer<unknown> | number> => {
     const fd = deploy.fd ?? context.fds[0];
@@ -128,7 +148,9 @@ async function serve(command: ServeCommand): Promise<number> {
     } catch (error) {
       await server.close().catch(() => {});
       const { message, code } = describeStartError(error, where);
-      process.stderr.write(`srv-time: ${message}\n`);
+      failure = `srv-time: ${message}\n`;
+      // A worker leaves the line to the primary, which prints it once for all of them.
+      if (!cluster.isWorker) process.stderr.write(failure);
       return code;
     }
   };
@@ -144,6 +166,8 @@ async function serve(command: ServeCommand): Promise<number> {
   if (workers > 1 || cluster.isWorker) {
     // node:cluster runs this bin again in each worker, which comes back here and serves; the primary
     // supervises and prints the banner once every worker listens.
+    const onFailure = printOnce();
+    if (cluster.isPrimary) cluster.on('message', onFailure);
     return runWorkers({
       workers,
       reusePort: deploy.reusePort,
@@ -154,12 +178,12 @@ async function serve(command: ServeCommand): Promise<number> {
       socketActivation: deploy.socketActivated,
       start: async (context) => {
         const server = await open(context);
-        // The reason is on stderr already; the primary sees the exit and stops the others.
-        if (typeof server === 'number') process.exit(server);
+        // The primary prints the reason, sees the exit and stops the others.
+        if (typeof server === 'number') return exitWorker(failure, server);
         return drainable(server);
       },
       onServing: announce,
-    });
+    }).finally(() => cluster.off('message', onFailure));
   }
 
   const server = await open({ index: 0, fds: [], port: undefined, reusePort: deploy.reusePort });
