@@ -21,7 +21,6 @@ import {
 } from './diagnose.js';
 import { createHttpError } from './errors.js';
 import { escapeControlCharacters, formatLogDate } from './format.js';
-import { forwardRequest, isForwardedRequest } from './forward.js';
 import {
   type BaseHTTPRequestHandler,
   type HTTPExchange,
@@ -30,6 +29,7 @@ import {
   resolvedFinish,
 } from './handler.js';
 import { readRequestHead } from './head.js';
+import { forwardRequest, isForwardedRequest } from './forward.js';
 import { HealthCheck } from './health.js';
 import { SrvServerResponse } from './response.js';
 import { peekFirstChunk, rewriteAbsoluteTarget } from './target.js';
