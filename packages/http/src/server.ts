@@ -21,6 +21,7 @@ import {
 } from './diagnose.js';
 import { createHttpError } from './errors.js';
 import { escapeControlCharacters, formatLogDate } from './format.js';
+import { forwardRequest, isForwardedRequest } from './forward.js';
 import {
   type BaseHTTPRequestHandler,
   type HTTPExchange,
@@ -29,7 +30,6 @@ import {
   resolvedFinish,
 } from './handler.js';
 import { readRequestHead } from './head.js';
-import { forwardRequest, isForwardedRequest } from './forward.js';
 import { HealthCheck } from './health.js';
 import { SrvServerResponse } from './response.js';
 import { peekFirstChunk, rewriteAbsoluteTarget } from './target.js';
