@@ -47,7 +47,9 @@ describe('public API', () => {
         "loadModuleRef",
         "resolveDispatcher",
         "resolveModuleRef",
+        "resolveWorkerCount",
         "runHandler",
+        "runWorkers",
         "wrapTls",
       ]
     `);
