@@ -90,6 +90,7 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
     return settledPromise;
   };
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #attached: boolean;
   #secureContext: tls.SecureContext | undefined;
   #serving = false;
   #serviceTimer: NodeJS.Timeout | undefined;
@@ -124,6 +125,7 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
     });
     this.ready.catch(() => {});
     closeOnAbort(options.signal, () => this.close());
+    this.#attached = options.attach === true;
     if (options.attach) {
       this.#serving = true;
       this.#activated = Promise.resolve(this.dispatcher.start(this as BaseServer<unknown>)).then(
@@ -256,11 +258,15 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
     if (request.kind === 'stream' && request.request.destroyed) return;
     try {
       this.emit('request', request.info);
-      const verdict = this.verifyRequest(req, client, request.info);
-      // A synchronous verdict (the default) costs no turn of the microtask queue.
-      if (!(typeof verdict === 'boolean' ? verdict : await verdict)) {
-        this.shutdownRequest(req, request);
-        return;
+      // In attach mode the owner that accepted the connection (threading's or forking's primary) has
+      // run verifyRequest already: as in Python, a worker runs only the handler.
+      if (!this.#attached) {
+        const verdict = this.verifyRequest(req, client, request.info);
+        // A synchronous verdict (the default) costs no turn of the microtask queue.
+        if (!(typeof verdict === 'boolean' ? verdict : await verdict)) {
+          this.shutdownRequest(req, request);
+          return;
+        }
       }
       await this.processRequest(req, client, request);
     } catch (error) {
