@@ -1,7 +1,8 @@
 import type { Duplex } from 'node:stream';
 import { formatAddress } from './address.js';
+import type { DatagramInfo, DatagramListener } from './datagram-listener.js';
 import type { Lingering } from './linger.js';
-import type { ConnectionInfo, DatagramInfo, DatagramListener, StreamListener } from './listener.js';
+import type { ConnectionInfo, StreamListener } from './listener.js';
 import type { Logger } from './logger.js';
 
 /** The ConnectionInfo of an attached socket, for its shared error listener. */

@@ -18,9 +18,11 @@ import {
   tagConnection,
   wireListener,
 } from './connection-listeners.js';
+import type { DatagramInfo, DatagramListener } from './datagram-listener.js';
 import { type Dispatcher, resolveDispatcher } from './dispatcher.js';
 import { createError, toStartError } from './errors.js';
 import {
+  checkHandler,
   type DatagramRequest,
   type RequestHandler,
   type RequestInfo,
@@ -28,13 +30,7 @@ import {
   type ServerRequest,
 } from './handler.js';
 import { Lingering } from './linger.js';
-import {
-  type ConnectionInfo,
-  type DatagramInfo,
-  type DatagramListener,
-  type StreamListener,
-  wrapTls,
-} from './listener.js';
+import { type ConnectionInfo, type StreamListener, wrapTls } from './listener.js';
 import { type Logger, stderrLogger } from './logger.js';
 import { RequestQueue } from './request-queue.js';
 import { type BaseServerOptions, type ServerStatics, withStaticDefaults } from './server-options.js';
@@ -108,12 +104,7 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
     options: BaseServerOptions = {},
   ) {
     super();
-    if (typeof RequestHandlerClass !== 'function') {
-      throw createError(
-        'SRV_ERR_INVALID_HANDLER',
-        'the handler must be a BaseRequestHandler subclass or a function',
-      );
-    }
+    checkHandler(RequestHandlerClass);
     this.options = withStaticDefaults(options, this.constructor as unknown as ServerStatics);
     this.RequestHandlerClass = RequestHandlerClass;
     this.logger = options.logger ?? stderrLogger;
