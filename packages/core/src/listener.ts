@@ -1,4 +1,4 @@
-import { EventEmitter, once } from 'node:events';
+import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import { formatAddress, type ListenAddress, type SocketAddress, toFamily } from './address.js';
