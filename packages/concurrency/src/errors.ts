@@ -37,3 +37,16 @@ export function deserializeError(data: SerializedError): Error {
   if (data.stack !== undefined) error.stack = data.stack;
   return error;
 }
+
+/** A worker's log fields as the primary's logger gets them: errors (sent as `{ $error }`) rebuilt. */
+export function restoreLogFields(fields: Record<string, unknown>): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    const wrapped = value as { $error?: SerializedError } | null;
+    result[key] =
+      wrapped !== null && typeof wrapped === 'object' && wrapped.$error
+        ? deserializeError(wrapped.$error)
+        : value;
+  }
+  return result;
+}

@@ -13,69 +13,17 @@ import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type { BaseServer, Dispatcher, Logger, ServerRequest, WorkerServerSpec } from '@srv/core';
-import { createError, deserializeError } from './errors.js';
+import { createError, restoreLogFields } from './errors.js';
+import { closeRequest, type PoolJob, type PoolLimits, type PoolWorker } from './pool-parts.js';
 import type { FromWorker, ToWorker } from './protocol.js';
+
+export { checkLimits, closeRequest, type PoolJob, type PoolLimits, type PoolWorker } from './pool-parts.js';
 
 /** How long waiting requests may see no worker finish before the pool grows (milliseconds). */
 export const stallMs = 50;
 
 /** Workers started at the same time: about one per core. */
 const startsAtOnce = Math.max(2, availableParallelism());
-
-/** One request on its way through the pool. */
-export interface PoolJob {
-  readonly id: number;
-  readonly request: ServerRequest;
-  /** While the job waits for a worker: takes it out of the queue when its client goes. */
-  onClose: (() => void) | undefined;
-  /** Settles the job's `dispatch()` promise once the worker and (if any) the relay are done. */
-  finish(error?: unknown): void;
-  /** Resolved when the worker reported the request done (or died). */
-  workerDone(): void;
-  /** What else must end before the job is over (the relay of a threading connection). */
-  extra: Promise<void> | undefined;
-}
-
-/** The pool's view of one worker. */
-export interface PoolWorker {
-  readonly name: string;
-  job: PoolJob | undefined;
-  idleTimer: NodeJS.Timeout | undefined;
-  exited: boolean;
-}
-
-/** Limits shared by both pools. */
-export interface PoolLimits {
-  readonly max: number;
-  readonly min: number;
-  readonly maxQueue: number;
-  readonly blockOnClose: boolean;
-  readonly idleTimeout: number;
-}
-
-function checkCount(name: string, value: number, minimum: number): number {
-  if (!Number.isInteger(value) || value < minimum) {
-    throw createError('SRV_ERR_INVALID_OPTION', `${name} must be an integer >= ${minimum}, got ${value}`);
-  }
-  return value;
-}
-
-/** Validates counts and timeouts. */
-export function checkLimits(names: { max: string; min: string }, limits: PoolLimits): PoolLimits {
-  checkCount(names.max, limits.max, 1);
-  checkCount(names.min, limits.min, 0);
-  checkCount('maxQueue', limits.maxQueue, 0);
-  if (limits.min > limits.max) {
-    throw createError(
-      'SRV_ERR_INVALID_OPTION',
-      `${names.min} (${limits.min}) exceeds ${names.max} (${limits.max})`,
-    );
-  }
-  if (!(limits.idleTimeout >= 0)) {
-    throw createError('SRV_ERR_INVALID_OPTION', `idleTimeout must be >= 0, got ${limits.idleTimeout}`);
-  }
-  return limits;
-}
 
 /**
  * A dispatcher that runs each request in a worker of its pool.
@@ -425,7 +373,7 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
         const logger = this.logger;
         if (!logger) return;
         if (message.fields === undefined) logger[message.level](message.message);
-        else logger[message.level](restoreFields(message.fields), message.message);
+        else logger[message.level](restoreLogFields(message.fields), message.message);
         break;
       }
       default:
@@ -494,21 +442,4 @@ export abstract class PoolDispatcher<W extends PoolWorker> extends EventEmitter 
     })();
     return this.#closed;
   }
-}
-
-function restoreFields(fields: Record<string, unknown>): Record<string, unknown> {
-  const result: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(fields)) {
-    const wrapped = value as { $error?: Parameters<typeof deserializeError>[0] } | null;
-    result[key] =
-      wrapped !== null && typeof wrapped === 'object' && wrapped.$error
-        ? deserializeError(wrapped.$error)
-        : value;
-  }
-  return result;
-}
-
-/** Closes a connection nobody will serve (datagrams need nothing). */
-export function closeRequest(request: ServerRequest): void {
-  if (request.kind === 'stream') (request.request as Duplex).destroy();
 }

@@ -1,7 +1,8 @@
 import type { Duplex } from 'node:stream';
 import { formatAddress } from './address.js';
+import type { DatagramInfo, DatagramListener } from './datagram-listener.js';
 import type { Lingering } from './linger.js';
-import type { ConnectionInfo } from './listener.js';
+import type { ConnectionInfo, StreamListener } from './listener.js';
 import type { Logger } from './logger.js';
 
 /** The ConnectionInfo of an attached socket, for its shared error listener. */
@@ -52,4 +53,23 @@ export function startServiceTimer(
   }, interval);
   timer.unref();
   return timer;
+}
+
+/** What a listener's events go to: its server. */
+interface ListenerOwner {
+  readonly logger: Logger;
+  attach(socket: Duplex, info: ConnectionInfo): unknown;
+  attachDatagram(data: Buffer, info: DatagramInfo): unknown;
+  describe(): string;
+  emit(event: 'error', error: Error): boolean;
+}
+
+/** Gives a listener's connections and datagrams to its server; a listener error is logged and re-emitted. */
+export function wireListener(listener: StreamListener | DatagramListener, server: ListenerOwner): void {
+  listener.on('connection', (socket: Duplex, info: ConnectionInfo) => server.attach(socket, info));
+  listener.on('datagram', (data: Buffer, info: DatagramInfo) => server.attachDatagram(data, info));
+  listener.on('error', (error: Error) => {
+    server.logger.error({ err: error }, `listener error on ${server.describe()}`);
+    server.emit('error', error);
+  });
 }

@@ -68,6 +68,13 @@ export function createError(code: CoreErrorCode, message: string, options: SrvEr
   return new SrvError(code, message, options);
 }
 
+/** A server's start failure as a coded error: coded ones as they are, anything else `SRV_ERR_LISTEN_FAILED`. */
+export function toStartError(error: unknown): SrvError {
+  return error instanceof SrvError
+    ? error
+    : createError('SRV_ERR_LISTEN_FAILED', String(error), { cause: error });
+}
+
 /** Maps a system error from bind/listen to the coded error a caller can branch on. */
 export function toBindError(error: unknown, where: string): SrvError {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;

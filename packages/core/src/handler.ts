@@ -1,7 +1,9 @@
 import type { Duplex } from 'node:stream';
 import type { SocketAddress } from './address.js';
+import type { DatagramInfo } from './datagram-listener.js';
+import { createError } from './errors.js';
 import { BufferWriter, LineReader, type LineReaderOptions, StreamWriter } from './io.js';
-import type { ConnectionInfo, DatagramInfo } from './listener.js';
+import type { ConnectionInfo } from './listener.js';
 
 const handlerBrand = Symbol.for('srv.handler');
 
@@ -167,6 +169,16 @@ export type HandlerFunction<Req = unknown, S = unknown> = (
 
 /** A handler: a {@link BaseRequestHandler} subclass or a plain function. */
 export type RequestHandler<Req = unknown, S = unknown> = HandlerClass<Req, S> | HandlerFunction<Req, S>;
+
+/** A server's handler must be a class or a function; anything else is `SRV_ERR_INVALID_HANDLER`. */
+export function checkHandler(value: unknown): void {
+  if (typeof value !== 'function') {
+    throw createError(
+      'SRV_ERR_INVALID_HANDLER',
+      'the handler must be a BaseRequestHandler subclass or a function',
+    );
+  }
+}
 
 /** True when `value` is a handler class (works across duplicate copies of this package). */
 export function isHandlerClass(value: unknown): value is HandlerClass {

@@ -8,12 +8,14 @@ export {
   parseAddress,
   type SocketAddress,
 } from './address.js';
+export { type DatagramInfo, DatagramListener, type DatagramListenerOptions } from './datagram-listener.js';
 export {
   AsyncDispatcher,
   type Dispatcher,
   type DispatcherName,
   SerialDispatcher,
 } from './dispatcher.js';
+export { supportsReusePort } from './endpoint.js';
 export { type CoreErrorCode, coreErrorCodes, isSrvError, SrvError, type SrvErrorOptions } from './errors.js';
 export {
   BaseRequestHandler,
@@ -31,12 +33,8 @@ export {
 export { BufferWriter, LineReader, type LineReaderOptions, StreamWriter } from './io.js';
 export {
   type ConnectionInfo,
-  type DatagramInfo,
-  DatagramListener,
-  type DatagramListenerOptions,
   StreamListener,
   type StreamListenerOptions,
-  supportsReusePort,
   type TlsOptions,
 } from './listener.js';
 export { type Logger, silentLogger, stderrLogger } from './logger.js';

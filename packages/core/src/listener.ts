@@ -1,15 +1,8 @@
-import dgram from 'node:dgram';
-import { EventEmitter, once } from 'node:events';
-import { lstat, unlink } from 'node:fs/promises';
+import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
-import {
-  type AddressFamily,
-  formatAddress,
-  type ListenAddress,
-  type SocketAddress,
-  toFamily,
-} from './address.js';
+import { formatAddress, type ListenAddress, type SocketAddress, toFamily } from './address.js';
+import { checkReusePort, describeListen, removeStaleSocket, socketAddressOf } from './endpoint.js';
 import { createError, toBindError } from './errors.js';
 import {
   createTrustList,
@@ -38,14 +31,6 @@ export interface ConnectionInfo {
    * header named). Absent on direct connections.
    */
   readonly proxy?: SocketAddress;
-}
-
-/** One received datagram, with the way to answer it. */
-export interface DatagramInfo {
-  readonly local: SocketAddress;
-  readonly remote: SocketAddress;
-  /** Sends one datagram back to the sender. */
-  reply(data: Uint8Array | string): Promise<void>;
 }
 
 /** Options shared by the stream listeners. */
@@ -77,58 +62,6 @@ export interface StreamListenerOptions {
   trustedProxies?: readonly string[];
   /** Milliseconds a connection has to deliver its whole PROXY header. Default 5000. */
   proxyHeaderTimeout?: number;
-}
-
-/** Options of the datagram listener. */
-export interface DatagramListenerOptions {
-  /** `IPv6` opens a udp6 socket for host names and the empty host. */
-  addressFamily?: AddressFamily;
-  ipv6Only?: boolean;
-  reusePort?: boolean;
-  /** Maps to dgram's `reuseAddr`. Default false. */
-  allowReuseAddress?: boolean;
-  /** Receive buffer size in bytes (SO_RCVBUF). */
-  receiveBufferSize?: number;
-}
-
-/** True when this Node supports SO_REUSEPORT on listeners (Linux, Node ≥ 22.12 / ≥ 23.1). */
-export function supportsReusePort(version: string = process.versions.node): boolean {
-  if (process.platform !== 'linux' && process.platform !== 'freebsd') return false;
-  const [major = 0, minor = 0] = version.split('.').map(Number);
-  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
-}
-
-function checkReusePort(reusePort: boolean | undefined): void {
-  if (reusePort && !supportsReusePort()) {
-    throw createError(
-      'SRV_ERR_UNSUPPORTED_OPTION',
-      `reusePort needs Node >= 22.12 on Linux; this is Node ${process.versions.node} on ${process.platform}`,
-    );
-  }
-}
-
-function describeListen(address: ListenAddress): string {
-  switch (address.kind) {
-    case 'unix':
-      return address.path;
-    case 'fd':
-      return `fd ${address.fd}`;
-    default:
-      return address.host.includes(':')
-        ? `[${address.host}]:${address.port}`
-        : `${address.host}:${address.port}`;
-  }
-}
-
-/** Reads a socket's address as a {@link SocketAddress}. */
-export function socketAddressOf(
-  info: net.AddressInfo | string | null | undefined,
-  fallbackPath = '',
-): SocketAddress {
-  if (info === null || info === undefined || typeof info === 'string') {
-    return { family: 'unix', host: typeof info === 'string' ? info : fallbackPath, port: 0 };
-  }
-  return { family: toFamily(info.family, info.address), host: info.address, port: info.port };
 }
 
 /** Describes an accepted socket. */
@@ -178,33 +111,6 @@ function optionsOf(options: TlsOptions | tls.SecureContext): tls.TLSSocketOption
     ...(requestCert !== undefined ? { requestCert } : {}),
     ...(rejectUnauthorized !== undefined ? { rejectUnauthorized } : {}),
   };
-}
-
-/** Removes a stale Unix socket file: only a socket, and only when nobody accepts on it. */
-async function removeStaleSocket(path: string): Promise<void> {
-  let stats: Awaited<ReturnType<typeof lstat>>;
-  try {
-    stats = await lstat(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
-  }
-  if (!stats.isSocket()) {
-    throw createError('SRV_ERR_ADDRESS_IN_USE', `${path} exists and is not a socket; not removing it`);
-  }
-  const alive = await new Promise<boolean>((resolve) => {
-    const probe = net.connect({ path });
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
-  if (alive)
-    throw createError('SRV_ERR_ADDRESS_IN_USE', `address already in use: ${path} (a server accepts on it)`);
-  await unlink(path).catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== 'ENOENT') throw error;
-  });
 }
 
 /**
@@ -389,125 +295,6 @@ export class StreamListener extends EventEmitter {
       ._handle;
     if (accepting) handle?.readStart?.();
     else handle?.readStop?.();
-  }
-
-  override toString(): string {
-    return this.#bound ? formatAddress(this.#bound) : describeListen(this.#address);
-  }
-}
-
-/**
- * Owns one bound UDP socket (v4 or v6) and emits `datagram (data, info)` for each packet received.
- *
- * Events: `listening`, `datagram`, `close`, `error`.
- */
-export class DatagramListener extends EventEmitter {
-  readonly ready: Promise<void>;
-  readonly #socket: dgram.Socket;
-  readonly #address: ListenAddress & { kind: 'inet' };
-  #bound: SocketAddress | undefined;
-  #closing: Promise<void> | undefined;
-
-  constructor(address: ListenAddress, options: DatagramListenerOptions = {}) {
-    super();
-    if (address.kind !== 'inet') {
-      // Node has no Unix datagram sockets (and dgram cannot adopt a descriptor): say so, don't pretend.
-      throw createError(
-        'SRV_ERR_UNSUPPORTED_OPTION',
-        `UDP servers need a host and port; ${address.kind === 'unix' ? 'Unix datagram sockets do not exist in Node' : 'dgram cannot adopt an inherited descriptor'}`,
-      );
-    }
-    this.#address = address;
-    const isV6 =
-      net.isIP(address.host) === 6 || (net.isIP(address.host) === 0 && options.addressFamily === 'IPv6');
-    checkReusePort(options.reusePort);
-    const socketOptions: dgram.SocketOptions & { reusePort?: boolean } = {
-      type: isV6 ? 'udp6' : 'udp4',
-      reuseAddr: options.allowReuseAddress ?? false,
-      ...(options.ipv6Only ? { ipv6Only: true } : {}),
-      ...(options.reusePort ? { reusePort: true } : {}),
-      ...(options.receiveBufferSize ? { recvBufferSize: options.receiveBufferSize } : {}),
-    };
-    this.#socket = dgram.createSocket(socketOptions);
-    this.#socket.on('message', (data, rinfo) => {
-      const socket = this.#socket;
-      const remote: SocketAddress = {
-        family: toFamily(rinfo.family, rinfo.address),
-        host: rinfo.address,
-        port: rinfo.port,
-      };
-      this.emit('datagram', data, {
-        local: this.#bound!,
-        remote,
-        reply: (payload: Uint8Array | string) =>
-          new Promise<void>((resolve, reject) =>
-            socket.send(payload, rinfo.port, rinfo.address, (error) => (error ? reject(error) : resolve())),
-          ),
-      } satisfies DatagramInfo);
-    });
-    this.#socket.on('error', (error) => {
-      if (this.#bound !== undefined) this.emit('error', error);
-    });
-    this.ready = this.#bind();
-    this.ready.catch(() => {});
-  }
-
-  async #bind(): Promise<void> {
-    const socket = this.#socket;
-    const where = describeListen(this.#address);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        socket.once('error', reject);
-        socket.bind({ address: this.#address.host, port: this.#address.port }, () => {
-          socket.off('error', reject);
-          resolve();
-        });
-      });
-    } catch (error) {
-      // A failed bind leaves the descriptor open until close(): release it now.
-      try {
-        socket.close();
-      } catch {}
-      throw toBindError(error, where);
-    }
-    this.#bound = socketAddressOf(socket.address());
-    this.emit('listening', this.#bound);
-  }
-
-  get address(): SocketAddress {
-    if (this.#bound === undefined) {
-      throw createError('SRV_ERR_SERVER_CLOSED', `not bound to ${describeListen(this.#address)}`);
-    }
-    return this.#bound;
-  }
-
-  get listening(): boolean {
-    return this.#bound !== undefined && this.#closing === undefined;
-  }
-
-  get requested(): ListenAddress {
-    return this.#address;
-  }
-
-  /** The underlying socket, for sending datagrams that are not replies. */
-  get socket(): dgram.Socket {
-    return this.#socket;
-  }
-
-  close(): Promise<void> {
-    this.#closing ??= (async () => {
-      const bound = await this.ready.then(
-        () => true,
-        () => false,
-      );
-      if (bound) {
-        const closed = once(this.#socket, 'close');
-        this.#socket.close();
-        await closed;
-      }
-      this.emit('close');
-    })();
-    return this.#closing;
   }
 
   override toString(): string {

@@ -46,7 +46,9 @@ export interface BaseServerOptions {
   proxyHeaderTimeout?: number;
   /**
    * Attach mode: bind nothing; requests are handed in with `attach()` / `attachDatagram()` (what
-   * threading and forking workers use). The address argument is then only reported.
+   * threading and forking workers use). The address argument is then only reported. `verifyRequest`
+   * is not called: whoever accepted the connection and handed it in has verified it (as Python's
+   * `ForkingMixIn` verifies in the parent and runs only the handler in the child).
    */
   attach?: boolean;
   /** URL of the built module exporting the handler, for dispatchers that run it in a worker. */

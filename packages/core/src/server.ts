@@ -11,10 +11,18 @@ import {
   requestedAddress,
   type SocketAddress,
 } from './address.js';
-import { closeTracker, socketErrorLogger, startServiceTimer, tagConnection } from './connection-listeners.js';
-import { type Dispatcher, resolveDispatcher } from './dispatcher.js';
-import { createError, SrvError } from './errors.js';
 import {
+  closeTracker,
+  socketErrorLogger,
+  startServiceTimer,
+  tagConnection,
+  wireListener,
+} from './connection-listeners.js';
+import type { DatagramInfo, DatagramListener } from './datagram-listener.js';
+import { type Dispatcher, resolveDispatcher } from './dispatcher.js';
+import { createError, toStartError } from './errors.js';
+import {
+  checkHandler,
   type DatagramRequest,
   type RequestHandler,
   type RequestInfo,
@@ -22,17 +30,11 @@ import {
   type ServerRequest,
 } from './handler.js';
 import { Lingering } from './linger.js';
-import {
-  type ConnectionInfo,
-  type DatagramInfo,
-  type DatagramListener,
-  type StreamListener,
-  wrapTls,
-} from './listener.js';
+import { type ConnectionInfo, type StreamListener, wrapTls } from './listener.js';
 import { type Logger, stderrLogger } from './logger.js';
 import { RequestQueue } from './request-queue.js';
 import { type BaseServerOptions, type ServerStatics, withStaticDefaults } from './server-options.js';
-import { closeOnAbort, drainWithin } from './shutdown.js';
+import { closeOnAbort, drainThenDestroy, trackJob } from './shutdown.js';
 import { describeServerForWorker, type WorkerServerSpec } from './worker-spec.js';
 
 const settledPromise: Promise<void> = Promise.resolve();
@@ -84,6 +86,7 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
     return settledPromise;
   };
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #attached: boolean;
   #secureContext: tls.SecureContext | undefined;
   #serving = false;
   #serviceTimer: NodeJS.Timeout | undefined;
@@ -101,12 +104,7 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
     options: BaseServerOptions = {},
   ) {
     super();
-    if (typeof RequestHandlerClass !== 'function') {
-      throw createError(
-        'SRV_ERR_INVALID_HANDLER',
-        'the handler must be a BaseRequestHandler subclass or a function',
-      );
-    }
+    checkHandler(RequestHandlerClass);
     this.options = withStaticDefaults(options, this.constructor as unknown as ServerStatics);
     this.RequestHandlerClass = RequestHandlerClass;
     this.logger = options.logger ?? stderrLogger;
@@ -118,6 +116,7 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
     });
     this.ready.catch(() => {});
     closeOnAbort(options.signal, () => this.close());
+    this.#attached = options.attach === true;
     if (options.attach) {
       this.#serving = true;
       this.#activated = Promise.resolve(this.dispatcher.start(this as BaseServer<unknown>)).then(
@@ -136,18 +135,14 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
         if (this.options.tls) this.#secureContext = createSecureContext(this.options.tls);
         const listener = this.createListener(this.listenAddress);
         this.listener = listener;
-        this.#wire(listener);
+        wireListener(listener, this);
         await listener.ready;
         await this.dispatcher.start(this as BaseServer<unknown>);
         this.emit('listening', listener.address);
         this.#resolveReady();
       } catch (error) {
-        const coded =
-          error instanceof SrvError
-            ? error
-            : createError('SRV_ERR_LISTEN_FAILED', String(error), { cause: error });
         await this.listener?.close().catch(() => {});
-        this.#rejectReady(coded);
+        this.#rejectReady(toStartError(error));
       }
     })();
     return this.ready;
@@ -155,15 +150,6 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
 
   /** Creates the listener for this server type. */
   protected abstract createListener(address: ListenAddress): StreamListener | DatagramListener;
-
-  #wire(listener: StreamListener | DatagramListener): void {
-    listener.on('connection', (socket: Duplex, info: ConnectionInfo) => this.attach(socket, info));
-    listener.on('datagram', (data: Buffer, info: DatagramInfo) => this.attachDatagram(data, info));
-    listener.on('error', (error: Error) => {
-      this.logger.error({ err: error }, `listener error on ${this.describe()}`);
-      this.emit('error', error);
-    });
-  }
 
   /** Where the server listens (real port after `ready`; the reported address in attach mode). */
   get address(): SocketAddress {
@@ -251,11 +237,7 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
   /** Processes a request and tracks it until it is over (never rejects). */
   #start(request: ServerRequest): Promise<void> {
     const job = this.#process(request);
-    this.#inFlight.add(job);
-    const forget = () => {
-      this.#inFlight.delete(job);
-    };
-    job.then(forget, forget);
+    trackJob(this.#inFlight, job);
     return job;
   }
 
@@ -267,11 +249,15 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
     if (request.kind === 'stream' && request.request.destroyed) return;
     try {
       this.emit('request', request.info);
-      const verdict = this.verifyRequest(req, client, request.info);
-      // A synchronous verdict (the default) costs no turn of the microtask queue.
-      if (!(typeof verdict === 'boolean' ? verdict : await verdict)) {
-        this.shutdownRequest(req, request);
-        return;
+      // In attach mode the owner that accepted the connection (threading's or forking's primary) has
+      // run verifyRequest already: as in Python, a worker runs only the handler.
+      if (!this.#attached) {
+        const verdict = this.verifyRequest(req, client, request.info);
+        // A synchronous verdict (the default) costs no turn of the microtask queue.
+        if (!(typeof verdict === 'boolean' ? verdict : await verdict)) {
+          this.shutdownRequest(req, request);
+          return;
+        }
       }
       await this.processRequest(req, client, request);
     } catch (error) {
@@ -406,15 +392,16 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
     this.#queue.refuseHeld(this.#refuse);
     this.emit('shutdown');
     const grace = this.options.graceMs ?? 5000;
-    const { outcome, drained } = await drainWithin(this.#inFlight, () => this.dispatcher.drain(), grace);
-    if (outcome === 'deadline') {
-      this.logger.warn(
-        `${this.describe()}: ${this.#active.size} connection(s) still busy after ${grace} ms; closing them`,
-      );
-    }
-    for (const stream of this.#active) stream.destroy();
-    if (outcome === 'deadline')
-      await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, 1000))]);
+    await drainThenDestroy(
+      this.#inFlight,
+      this.#active,
+      () => this.dispatcher.drain(),
+      grace,
+      (busy) =>
+        this.logger.warn(
+          `${this.describe()}: ${busy} connection(s) still busy after ${grace} ms; closing them`,
+        ),
+    );
     this.#resolveServeForever?.();
   }
 

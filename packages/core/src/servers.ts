@@ -5,8 +5,9 @@
  */
 import type { Duplex } from 'node:stream';
 import type { AddressInput, ListenAddress } from './address.js';
+import { DatagramListener } from './datagram-listener.js';
 import type { DatagramRequest, RequestHandler } from './handler.js';
-import { DatagramListener, StreamListener } from './listener.js';
+import { StreamListener } from './listener.js';
 import { BaseServer } from './server.js';
 import type { BaseServerOptions } from './server-options.js';
 

@@ -16,8 +16,8 @@ import cluster, { type Worker } from 'node:cluster';
 import net from 'node:net';
 import { availableParallelism } from 'node:os';
 import { listenFds, type SocketAddress } from './address.js';
+import { supportsReusePort } from './endpoint.js';
 import { createError } from './errors.js';
-import { supportsReusePort } from './listener.js';
 import { type Logger, stderrLogger } from './logger.js';
 
 /** What a worker's server must offer the helper: the shape of `HTTPServer` and `TCPServer`. */

@@ -430,6 +430,34 @@ describe('lifecycle', () => {
     expect((await reply).toString()).toBe('attached\n');
   });
 
+  it('attach mode runs no verifyRequest: the owner that handed the connection in has verified it', async () => {
+    let verified = 0;
+    class Attached extends TCPServer {
+      override verifyRequest(): boolean {
+        verified += 1;
+        return false;
+      }
+    }
+    const server = new Attached(['127.0.0.1', 4321], EchoHandler, { attach: true });
+    await server.ready;
+    onTestFinished(() => server.close());
+    const outer = net.createServer((socket) =>
+      server.attach(socket, {
+        local: { family: 'IPv4', host: '127.0.0.1', port: 4321 },
+        remote: { family: 'IPv4', host: socket.remoteAddress!, port: socket.remotePort! },
+        tls: false,
+      }),
+    );
+    await new Promise<void>((resolve) => outer.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => outer.close(() => resolve())));
+    const client = net.connect((outer.address() as net.AddressInfo).port, '127.0.0.1');
+    onTestFinished(() => void client.destroy());
+    const reply = readUntil(client, (received) => received.includes('\n'));
+    client.write('verified once\n');
+    expect((await reply).toString()).toBe('verified once\n');
+    expect(verified).toBe(0);
+  });
+
   it('a handler class that is not one is refused', () => {
     expect(() => new TCPServer(['127.0.0.1', 0], 42 as never)).toThrow(
       expect.objectContaining({ code: 'SRV_ERR_INVALID_HANDLER' }),

@@ -174,3 +174,50 @@ export function diagnoseRequestLine(line: string, maxLineLength: number): Proble
   }
   return { code: 400, message: `Bad request syntax (${pythonRepr(line)})`, requestline };
 }
+
+/** What of a parsed request Python's limits look at. */
+export interface ParsedHead {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  readonly httpVersionMajor: number;
+  readonly httpVersionMinor: number;
+  readonly rawHeaders: readonly string[];
+}
+
+/** Python's request-line and header limits, checked on what llhttp parsed. */
+export function checkRequestLimits(
+  req: ParsedHead,
+  maxLineLength: number,
+  maxHeaderLines: number,
+): Problem | undefined {
+  // `METHOD SP target SP HTTP/x.y CRLF`, as Python measures the raw line.
+  const lineLength = (req.method?.length ?? 0) + (req.url?.length ?? 0) + 12;
+  if (lineLength > maxLineLength) return { code: 414 };
+  if (req.httpVersionMajor >= 2) {
+    return { code: 505, message: `Invalid HTTP version (${req.httpVersionMajor}.${req.httpVersionMinor})` };
+  }
+  const raw = req.rawHeaders;
+  if (raw.length / 2 > maxHeaderLines) {
+    return { code: 431, message: 'Too many headers', explain: `got more than ${maxHeaderLines} headers` };
+  }
+  let hosts = 0;
+  let codings: string | undefined;
+  for (let index = 0; index + 1 < raw.length; index += 2) {
+    const name = raw[index]!;
+    if (name.length + raw[index + 1]!.length + 4 > maxLineLength) {
+      return {
+        code: 431,
+        message: 'Line too long',
+        explain: `got more than ${maxLineLength} bytes when reading header line`,
+      };
+    }
+    if (name.length === 4 && name.toLowerCase() === 'host') hosts += 1;
+    else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
+      codings = codings === undefined ? raw[index + 1]! : `${codings},${raw[index + 1]!}`;
+    }
+  }
+  // RFC 9112 §3.2: more than one Host is a 400 (two hosts are how cache poisoning starts).
+  if (hosts > 1) return { code: 400, message: 'Bad Request', explain: 'More than one Host header' };
+  if (codings !== undefined) return checkTransferCodings(codings);
+  return undefined;
+}

@@ -263,17 +263,12 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
     const res = this.res;
     if (res instanceof SrvServerResponse) {
       // Checked now by Node's rules (CR, LF, NUL and other controls), sent with the head.
-      let pending = res.pendingHeaders;
-      if (pending === undefined) {
-        pending = [];
-        res.pendingHeaders = pending;
-      }
       if (typeof checked === 'string') {
         if (!isValidLine(name, checked)) throw invalidHeader(name, [checked]);
-        pending.push(name, checked);
+        res.addHeaderLine(name, checked);
       } else {
         for (const item of checked) if (!isValidLine(name, item)) throw invalidHeader(name, checked);
-        for (const item of checked) pending.push(name, item);
+        for (const item of checked) res.addHeaderLine(name, item);
       }
     } else {
       try {
@@ -309,7 +304,7 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
       throw createHttpError('SRV_ERR_HEADERS_SENT', `cannot send header ${name}: headers already sent`);
     }
     if (!isValidLine(name, value)) throw invalidHeader(name, [value]);
-    res.replacePending(name, value);
+    res.replaceHeaderLine(name, value);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { once } from 'node:events';
+import { type EventEmitter, once } from 'node:events';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type SocketAddress, SrvError } from '@srv/core';
@@ -102,6 +102,17 @@ export class HealthCheck {
     server.closeAllConnections();
     await closed;
   }
+}
+
+/** Waits `delayMs`, or less when `server` emits `shutdown` first (a drain's delay ends with it). */
+export function waitUnlessShutdown(server: EventEmitter, delayMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, delayMs);
+    server.once('shutdown', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 const v2Signature = '\r\n\r\n\0\r\nQUIT\n';

@@ -6,45 +6,58 @@ import {
 } from 'node:http';
 
 /**
- * The `ServerResponse` of srv's internal `node:http` server (its documented `ServerResponse` option).
- * `sendHeader()` lines wait here, in order, until the head is written — by `endHeaders()`' flush, the
- * first body write or `end()`, whichever comes first, including writes made on `res` directly. With
- * no header set through `res.setHeader()` in between they go to Node as one `writeHead()` array, which
- * costs far less than a `setHeader()` per line; otherwise they are merged line by line, so repeated
- * names stay repeated lines and explicit `writeHead()` headers still win.
+ * The `ServerResponse` of srv's internal `node:http` server (its documented `ServerResponse` option),
+ * and the one owner of the response-header lines a handler's `sendHeader()` buffers: they wait here,
+ * private, in order, until the head is written — by `endHeaders()`' flush, the first body write or
+ * `end()`, whichever comes first, including writes made on `res` directly. With no header set through
+ * `res.setHeader()` in between they go to Node as one `writeHead()` array, which costs far less than a
+ * `setHeader()` per line; otherwise they are merged line by line, so repeated names stay repeated lines
+ * and explicit `writeHead()` headers still win. Lines reach it already validated.
  */
 export class SrvServerResponse<
   Request extends IncomingMessage = IncomingMessage,
 > extends ServerResponse<Request> {
-  /** `sendHeader()` lines not yet given to Node: `[name, value, name, value, …]`. */
-  pendingHeaders: string[] | undefined = undefined;
+  /** Lines not yet given to Node: `[name, value, name, value, …]`. */
+  #lines: string[] | undefined = undefined;
+
+  /** Adds one header line (repeated names stay repeated lines). */
+  addHeaderLine(name: string, value: string): void {
+    const lines = this.#lines;
+    if (lines === undefined) this.#lines = [name, value];
+    else lines.push(name, value);
+  }
 
   /**
    * Replaces every waiting line named `name` (any case) and any header of that name set on the
    * response with this one line: Node's `setHeader()` semantics for a header that must not repeat.
    */
-  replacePending(name: string, value: string): void {
-    const pending = this.pendingHeaders;
-    if (pending !== undefined) {
+  replaceHeaderLine(name: string, value: string): void {
+    const lines = this.#lines;
+    if (lines !== undefined) {
       let lower: string | undefined;
-      for (let index = pending.length - 2; index >= 0; index -= 2) {
-        const other = pending[index]!;
+      for (let index = lines.length - 2; index >= 0; index -= 2) {
+        const other = lines[index]!;
         if (other.length !== name.length) continue;
         lower ??= name.toLowerCase();
-        if (other.toLowerCase() === lower) pending.splice(index, 2);
+        if (other.toLowerCase() === lower) lines.splice(index, 2);
       }
     }
     if (this.hasHeader(name)) this.removeHeader(name);
-    if (pending === undefined) this.pendingHeaders = [name, value];
-    else pending.push(name, value);
+    this.addHeaderLine(name, value);
+  }
+
+  /** Drops every waiting line and every header set on the response (a failed handler's 500 starts clean). */
+  discardHeaders(): void {
+    this.#lines = undefined;
+    for (const name of this.getHeaderNames()) this.removeHeader(name);
   }
 
   override writeHead(statusCode: number, reason?: string, headers?: ResponseHeaders): this;
   override writeHead(statusCode: number, headers?: ResponseHeaders): this;
   override writeHead(statusCode: number, reason?: string | ResponseHeaders, headers?: ResponseHeaders): this {
-    const pending = this.pendingHeaders;
+    const pending = this.#lines;
     if (pending === undefined) return super.writeHead(statusCode, reason as string, headers);
-    this.pendingHeaders = undefined;
+    this.#lines = undefined;
     const message = typeof reason === 'string' ? reason : undefined;
     const explicit = typeof reason === 'string' ? headers : reason;
     if (explicit === undefined && this.getHeaderNames().length === 0) {
@@ -65,3 +78,9 @@ export class SrvServerResponse<
 }
 
 type ResponseHeaders = OutgoingHttpHeaders | OutgoingHttpHeader[];
+
+/** Drops every header of a response not yet sent, buffered lines included (a failed handler's 500 starts clean). */
+export function discardHeaders(res: ServerResponse): void {
+  if (res instanceof SrvServerResponse) res.discardHeaders();
+  else for (const name of res.getHeaderNames()) res.removeHeader(name);
+}

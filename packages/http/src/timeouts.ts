@@ -4,6 +4,7 @@
  * few times per shortest limit (at least every second), and costs a request nothing.
  */
 import type { Logger } from '@srv/core';
+import { displayHost } from '@srv/core/internal';
 import type { Connection } from './connection.js';
 import { formatLogDate } from './format.js';
 
@@ -23,15 +24,31 @@ export interface TimeoutHost extends TimeoutLimits {
   requestTimedOut(connection: Connection): void;
 }
 
-/** The ticker of one server over its set of connections. */
+/** One server's live connections and the ticker over them (it runs while there is one). */
 export class ConnectionTimeouts {
   readonly #host: TimeoutHost;
-  readonly #connections: ReadonlySet<Connection>;
+  readonly #connections = new Set<Connection>();
   #ticker: NodeJS.Timeout | undefined;
 
-  constructor(host: TimeoutHost, connections: ReadonlySet<Connection>) {
+  constructor(host: TimeoutHost) {
     this.#host = host;
-    this.#connections = connections;
+  }
+
+  /** The connections being tracked. */
+  get connections(): ReadonlySet<Connection> {
+    return this.#connections;
+  }
+
+  /** Tracks a connection (its limits are checked from now on). */
+  track(connection: Connection): void {
+    this.#connections.add(connection);
+    this.start();
+  }
+
+  /** Stops tracking a connection; the ticker stops with the last one. */
+  untrack(connection: Connection): void {
+    this.#connections.delete(connection);
+    if (this.#connections.size === 0) this.stop();
   }
 
   /** The clock the limits are measured on. */
@@ -89,7 +106,7 @@ export class ConnectionTimeouts {
     connection.closing = true;
     if (!host.quiet) {
       host.logger.warn(
-        `${connection.clientAddress.host} - - [${formatLogDate()}] client took no data for ${Math.round(host.sendTimeout / 1000)} s (${unsent} bytes waiting); connection closed`,
+        `${displayHost(connection.clientAddress.host)} - - [${formatLogDate()}] client took no data for ${Math.round(host.sendTimeout / 1000)} s (${unsent} bytes waiting); connection closed`,
       );
     }
     connection.socket.destroy();
@@ -120,7 +137,7 @@ export class ConnectionTimeouts {
     const host = this.#host;
     if (host.requestTimeout > 0 && now - connection.bodySince >= host.requestTimeout) {
       host.logger.warn(
-        `request body from ${connection.clientAddress.host} not complete after ${host.requestTimeout} ms; closing`,
+        `request body from ${displayHost(connection.clientAddress.host)} not complete after ${host.requestTimeout} ms; closing`,
       );
       connection.closing = true;
       connection.socket.destroy();

@@ -117,12 +117,13 @@ describe('ThreadingHTTPServer: requests, not connections, go to threads', () => 
   });
 
   it('grows to maxThreads while all are busy and shrinks to minThreads after idleTimeout', async () => {
+    // Each request blocks its thread long enough for two more threads to start on a loaded machine.
     const t = await serveThreads({ minThreads: 1, maxThreads: 3, idleTimeout: 300 });
     let largest = t.pool.size;
     t.pool.on('spawn', () => {
       largest = Math.max(largest, t.pool.size);
     });
-    const replies = await Promise.all([1, 2, 3].map((index) => getInfo(t, `/b${index}?ms=800`)));
+    const replies = await Promise.all([1, 2, 3].map((index) => getInfo(t, `/b${index}?ms=2500`)));
     expect(new Set(replies.map((info) => info.thread)).size).toBe(3);
     expect(Math.max(...replies.map((info) => info.started))).toBeLessThan(
       Math.min(...replies.map((info) => info.ended)),

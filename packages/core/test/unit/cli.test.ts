@@ -139,8 +139,11 @@ describe('messages', () => {
   });
 
   it('errors of the built package inspect under their own names, not the bundler’s _SrvError', async () => {
-    const built = await import('@srv/core');
-    const cli = await import('@srv/core/cli');
+    // The built files, by a specifier the type checker does not resolve: typecheck runs before this
+    // package's own build in a fresh clone (the test itself runs after it).
+    const load = (specifier: string): Promise<unknown> => import(specifier);
+    const built = (await load('@srv/core')) as typeof import('../../src/index.js');
+    const cli = (await load('@srv/core/cli')) as typeof import('../../src/cli.js');
     expect(inspect(new built.SrvError('SRV_ERR_TIMEOUT', 'slow'))).toMatch(/^SrvError: slow\n/);
     expect(inspect(new cli.UsageError('bad'))).toMatch(/^UsageError: bad\n/);
     expect(new UsageError('x').code).toBe('SRV_ERR_USAGE');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  checkRequestLimits,
   checkTransferCodings,
   diagnoseOverflow,
   diagnoseParserError,
@@ -92,5 +93,65 @@ describe('checkTransferCodings and HTTP/0.9', () => {
   it('a request line without a version is answered 400; a real one is left to the parser', () => {
     expect(http09Problem(Buffer.from('GET /\r\n'), 65536)).toMatchObject({ code: 400, requestline: 'GET /' });
     expect(http09Problem(Buffer.from('GET / HTTP/1.1\r\n'), 65536)).toBeUndefined();
+  });
+});
+
+describe('checkRequestLimits (Python _MAXLINE, _MAXHEADERS, one Host)', () => {
+  const head = (rawHeaders: string[], url = '/', major = 1) => ({
+    method: 'GET',
+    url,
+    httpVersionMajor: major,
+    httpVersionMinor: 1,
+    rawHeaders,
+  });
+
+  it('passes a request within the limits', () => {
+    expect(checkRequestLimits(head(['Host', 'a', 'Accept', '*/*']), 100, 10)).toBeUndefined();
+  });
+
+  it('measures the request line as Python does (method, target, version, CRLF)', () => {
+    // 'GET ' + 84 + ' HTTP/1.1\r\n' = 99 bytes: within 99, over 98.
+    const url = `/${'a'.repeat(83)}`;
+    expect(checkRequestLimits(head([], url), 99, 10)).toBeUndefined();
+    expect(checkRequestLimits(head([], url), 98, 10)).toEqual({ code: 414 });
+  });
+
+  it('answers HTTP/2 and up with 505', () => {
+    expect(checkRequestLimits(head([], '/', 2), 100, 10)).toEqual({
+      code: 505,
+      message: 'Invalid HTTP version (2.1)',
+    });
+  });
+
+  it('counts header lines and measures each one', () => {
+    const three = ['A', '1', 'B', '2', 'C', '3'];
+    expect(checkRequestLimits(head(three), 100, 3)).toBeUndefined();
+    expect(checkRequestLimits(head(three), 100, 2)).toEqual({
+      code: 431,
+      message: 'Too many headers',
+      explain: 'got more than 2 headers',
+    });
+    expect(checkRequestLimits(head(['X', 'y'.repeat(95)]), 100, 10)).toBeUndefined();
+    expect(checkRequestLimits(head(['X', 'y'.repeat(96)]), 100, 10)).toEqual({
+      code: 431,
+      message: 'Line too long',
+      explain: 'got more than 100 bytes when reading header line',
+    });
+  });
+
+  it('refuses two Host lines and checks every Transfer-Encoding line together', () => {
+    expect(checkRequestLimits(head(['Host', 'a', 'host', 'b']), 100, 10)).toEqual({
+      code: 400,
+      message: 'Bad Request',
+      explain: 'More than one Host header',
+    });
+    expect(
+      checkRequestLimits(head(['Transfer-Encoding', 'gzip', 'transfer-encoding', 'chunked']), 100, 10),
+    ).toEqual(checkTransferCodings('gzip,chunked'));
+    expect(checkRequestLimits(head(['Transfer-Encoding', 'chunked']), 100, 10)).toBeUndefined();
+    // Joined, `chunked` is no longer the last coding: a smuggling shape.
+    expect(
+      checkRequestLimits(head(['Transfer-Encoding', 'chunked', 'Transfer-Encoding', 'gzip']), 100, 10),
+    ).toMatchObject({ code: 400 });
   });
 });

@@ -1,0 +1,138 @@
+/**
+ * One handler's run: Python's `setup()`, `handle()` (after `100 Continue` when asked), `finish()`, and
+ * what a failure among them becomes — a 500 while nothing is out, a cut connection once part of a
+ * response is, one log line (no stack) when the client itself went away. And a `CONNECT` tunnel's run.
+ */
+import { type IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { closeWhenFinished, createHandler } from './answers.js';
+import type { Connection, Tagged } from './connection.js';
+import { type BaseHTTPRequestHandler, resolvedFinish } from './handler.js';
+import { discardHeaders } from './response.js';
+import type { HTTPServer } from './server.js';
+
+/** Runs `handler` to the end of its response; never rejects. */
+export async function runHandler(
+  server: HTTPServer,
+  handler: BaseHTTPRequestHandler,
+  connection: Connection,
+  expectContinue: boolean,
+): Promise<void> {
+  const { res } = handler;
+  let failed = false;
+  try {
+    const setup = settle(handler.setup());
+    if (setup) await setup;
+    try {
+      if (!expectContinue || (await handler.handleExpect100())) {
+        const handled = settle(handler.handle());
+        if (handled) await handled;
+      }
+    } catch (error) {
+      failed = true;
+      handlerFailed(server, handler, connection, error);
+    } finally {
+      const finished = settle(handler.finish());
+      if (finished) await finished;
+    }
+  } catch (error) {
+    if (!failed) handlerFailed(server, handler, connection, error);
+  }
+  if (!res.writableEnded && !res.destroyed && !connection.closing) res.end();
+  if (handler.closeConnection) closeWhenFinished(res, connection);
+}
+
+function handlerFailed(
+  server: HTTPServer,
+  handler: BaseHTTPRequestHandler,
+  connection: Connection,
+  error: unknown,
+): void {
+  const { res } = handler;
+  const aborted = connection.cut ? '' : abortReason(error, handler);
+  if (aborted !== undefined) {
+    // The client left mid-request (or its body broke): nothing to answer and no stack worth
+    // printing; one line per request (a flood of aborted uploads must not flood the log).
+    if (aborted !== '' && !server.quiet) handler.logError('"%s" aborted: %s', handler.requestline, aborted);
+    connection.closing = true;
+    connection.socket.destroy();
+    if (!res.destroyed) res.destroy();
+    return;
+  }
+  server.handleError(connection.socket, connection.clientAddress, error);
+  if (res.headersSent || res.writableEnded || res.destroyed) {
+    // Part of a response is out: the client can only learn of the failure from a cut connection
+    // (what was written still goes out first; a chunked body then lacks its last chunk).
+    connection.closing = true;
+    const socket = connection.socket as Tagged & { uncork?(): void; writableCorked?: number };
+    while ((socket.writableCorked ?? 0) > 0) socket.uncork?.();
+    socket.end();
+    return;
+  }
+  discardHeaders(res);
+  handler.closeConnection = true;
+  try {
+    handler.sendError(500);
+  } catch (secondary) {
+    server.handleError(connection.socket, connection.clientAddress, secondary);
+    res.destroy();
+  }
+}
+
+/**
+ * Why a handler's failure is the client's doing: its request body broke (`SRV_ERR_BAD_REQUEST_BODY`,
+ * already logged: `''`) or the connection went away mid-request; undefined for a real failure.
+ */
+function abortReason(error: unknown, handler: BaseHTTPRequestHandler): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (code === 'SRV_ERR_BAD_REQUEST_BODY') return '';
+  const gone = handler.req.destroyed || handler.request.destroyed || handler.res.destroyed;
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
+    return `client connection lost (${String(code)})`;
+  }
+  if (gone && (error as { message?: unknown } | undefined)?.message === 'aborted') {
+    return 'client connection lost';
+  }
+  return undefined;
+}
+
+/** Awaits only what is a promise: a synchronous handler method costs no extra turn of the microtask queue. */
+function settle(value: unknown): Promise<unknown> | undefined {
+  return value !== resolvedFinish && typeof (value as PromiseLike<unknown> | undefined)?.then === 'function'
+    ? (value as Promise<unknown>)
+    : undefined;
+}
+
+/**
+ * A `CONNECT` request: after it the connection is a tunnel, so the handler gets the socket itself as
+ * its body (`rfile`) and the connection closes after its response. Runs after the requests before it.
+ */
+export function serveTunnel(
+  server: HTTPServer,
+  connection: Connection,
+  req: IncomingMessage,
+  head: Buffer,
+): void {
+  const socket = connection.socket;
+  if (head.length > 0) socket.unshift(head);
+  connection.phase = 'active';
+  connection.pending += 1;
+  connection.tail = connection.tail.then(async () => {
+    try {
+      const res = new ServerResponse(req);
+      res.shouldKeepAlive = false;
+      res.useChunkedEncodingByDefault = false;
+      res.assignSocket(socket as Socket);
+      const handler = createHandler(server, connection, { req, res, body: socket });
+      if (!handler) return;
+      handler.closeConnection = true;
+      await runHandler(server, handler, connection, false);
+      if (!socket.destroyed) {
+        if (res.writableFinished) socket.end();
+        else res.once('finish', () => socket.end());
+      }
+    } finally {
+      connection.pending -= 1;
+    }
+  });
+}
