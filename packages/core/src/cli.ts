@@ -14,8 +14,8 @@ import { createSecureContext } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatUrl, listenFds, type SocketAddress } from './address.js';
+import { supportsReusePort } from './endpoint.js';
 import { isSrvError, SrvError } from './errors.js';
-import { supportsReusePort } from './listener.js';
 import { createTrustList } from './proxy-protocol.js';
 
 /** The exit codes of every srv command (the root README's table). */
