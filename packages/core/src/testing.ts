@@ -171,6 +171,43 @@ export async function sendDatagram(
   }
 }
 
+/** A listening socket a child process can inherit (see {@link createInheritableListener}). */
+export interface InheritableListener {
+  /** The socket's file descriptor in this process: pass it in a child's `stdio` (e.g. at index 3). */
+  readonly fd: number;
+  /** The port it listens on. */
+  readonly port: number;
+  /** Closes this process's copy (a child that inherited the socket keeps its own). Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP socket listening on loopback, to hand to a command as systemd's socket activation does:
+ * spawn with `stdio: [..., listener.fd]` so it is descriptor 3 in the child, then `--fd 3`, or
+ * `LISTEN_FDS=1` with `LISTEN_PID` set to the child's pid.
+ */
+export async function createInheritableListener(host = '127.0.0.1'): Promise<InheritableListener> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port: 0 }, () => resolve());
+  });
+  const handle = (server as unknown as { _handle?: { fd?: number } })._handle;
+  if (typeof handle?.fd !== 'number' || handle.fd < 0) {
+    server.close();
+    throw new Error('this platform gives no file descriptor for a listening socket');
+  }
+  return {
+    fd: handle.fd,
+    port: (server.address() as net.AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (!server.listening) resolve();
+        else server.close(() => resolve());
+      }),
+  };
+}
+
 /** A throwaway self-signed certificate for `localhost`, `127.0.0.1` and `::1` (needs `selfsigned`). */
 export async function createTestCertificate(): Promise<{ cert: string; key: string }> {
   const selfsigned = (await import('selfsigned')) as unknown as {

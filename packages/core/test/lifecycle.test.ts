@@ -15,6 +15,22 @@ import {
 import { readAll, readUntil, startServer } from '../src/testing.js';
 import { deferred, EchoHandler } from './fixtures.js';
 
+/** A connection to `server` (in attach mode) handed in by an outer listener, as a worker's owner does. */
+async function connectThroughAttach(server: TCPServer): Promise<net.Socket> {
+  const outer = net.createServer((socket) =>
+    server.attach(socket, {
+      local: { family: 'IPv4', host: '127.0.0.1', port: 4321 },
+      remote: { family: 'IPv4', host: socket.remoteAddress!, port: socket.remotePort! },
+      tls: false,
+    }),
+  );
+  await new Promise<void>((resolve) => outer.listen(0, '127.0.0.1', resolve));
+  onTestFinished(() => new Promise<void>((resolve) => outer.close(() => resolve())));
+  const client = net.connect((outer.address() as net.AddressInfo).port, '127.0.0.1');
+  onTestFinished(() => void client.destroy());
+  return client;
+}
+
 function recordingLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
   const log = (fields: object | string, message?: string) => {
@@ -414,17 +430,7 @@ describe('lifecycle', () => {
     await server.ready;
     onTestFinished(() => server.close());
     expect(server.address).toEqual({ family: 'IPv4', host: '127.0.0.1', port: 4321 });
-    const outer = net.createServer((socket) =>
-      server.attach(socket, {
-        local: { family: 'IPv4', host: '127.0.0.1', port: 4321 },
-        remote: { family: 'IPv4', host: socket.remoteAddress!, port: socket.remotePort! },
-        tls: false,
-      }),
-    );
-    await new Promise<void>((resolve) => outer.listen(0, '127.0.0.1', resolve));
-    onTestFinished(() => new Promise<void>((resolve) => outer.close(() => resolve())));
-    const client = net.connect((outer.address() as net.AddressInfo).port, '127.0.0.1');
-    onTestFinished(() => void client.destroy());
+    const client = await connectThroughAttach(server);
     const reply = readUntil(client, (received) => received.includes('\n'));
     client.write('attached\n');
     expect((await reply).toString()).toBe('attached\n');
@@ -441,17 +447,7 @@ describe('lifecycle', () => {
     const server = new Attached(['127.0.0.1', 4321], EchoHandler, { attach: true });
     await server.ready;
     onTestFinished(() => server.close());
-    const outer = net.createServer((socket) =>
-      server.attach(socket, {
-        local: { family: 'IPv4', host: '127.0.0.1', port: 4321 },
-        remote: { family: 'IPv4', host: socket.remoteAddress!, port: socket.remotePort! },
-        tls: false,
-      }),
-    );
-    await new Promise<void>((resolve) => outer.listen(0, '127.0.0.1', resolve));
-    onTestFinished(() => new Promise<void>((resolve) => outer.close(() => resolve())));
-    const client = net.connect((outer.address() as net.AddressInfo).port, '127.0.0.1');
-    onTestFinished(() => void client.destroy());
+    const client = await connectThroughAttach(server);
     const reply = readUntil(client, (received) => received.includes('\n'));
     client.write('verified once\n');
     expect((await reply).toString()).toBe('verified once\n');

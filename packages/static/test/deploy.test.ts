@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { createInheritableListener, type InheritableListener } from '@srv/core/testing';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { bin, createFixture, parseResponse, type RawResponse } from './helpers.js';
 
@@ -99,16 +100,10 @@ async function terminate(started: Started): Promise<number | null> {
   return started.exit();
 }
 
-/** A listening TCP socket on loopback, as systemd holds one; closed (in this process) at the end. */
-async function listeningSocket(): Promise<{ fd: number; port: number; close(): Promise<void> }> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
-  const close = () => new Promise<void>((resolve) => server.close(() => resolve()));
-  onTestFinished(async () => {
-    if (server.listening) await close();
-  });
-  const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
-  return { fd, port: (server.address() as net.AddressInfo).port, close };
+async function listeningSocket(): Promise<InheritableListener> {
+  const listener = await createInheritableListener();
+  onTestFinished(() => listener.close());
+  return listener;
 }
 
 const v1 = 'PROXY TCP4 203.0.113.7 127.0.0.1 40000 8000\r\n';

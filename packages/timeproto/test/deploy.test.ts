@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { readAll, readUntil } from '@srv/core/testing';
+import { createInheritableListener, type InheritableListener, readAll, readUntil } from '@srv/core/testing';
 import { describe, expect, it, onTestFinished } from 'vitest';
 
 const bin = fileURLToPath(new URL('../bin/srv-time.js', import.meta.url));
@@ -70,15 +70,10 @@ async function ask(port: number, text: string): Promise<string> {
   return (await readAll(socket)).toString();
 }
 
-async function listeningSocket(): Promise<{ fd: number; port: number; close(): Promise<void> }> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
-  const close = () => new Promise<void>((resolve) => server.close(() => resolve()));
-  onTestFinished(async () => {
-    if (server.listening) await close();
-  });
-  const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
-  return { fd, port: (server.address() as net.AddressInfo).port, close };
+async function listeningSocket(): Promise<InheritableListener> {
+  const listener = await createInheritableListener();
+  onTestFinished(() => listener.close());
+  return listener;
 }
 
 describe('srv-time serve deployment flags', () => {
