@@ -50,7 +50,7 @@ export function ackThreshold(window: number): number {
 }
 
 /** Chunks up to this size travel as latin1 strings. */
-const smallChunk = 16 * 1024;
+export const smallChunk = 16 * 1024;
 
 /**
  * Posts bytes. A Buffer is often a view of a larger pooled ArrayBuffer, and cloning a view clones its

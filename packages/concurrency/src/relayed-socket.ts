@@ -6,6 +6,7 @@ import {
   post,
   type RelayMessage,
   type RelayPort,
+  smallChunk,
   toBuffer,
 } from './relay.js';
 
@@ -152,11 +153,47 @@ export class RelayedSocket extends Duplex {
       return;
     }
     this.#touch();
+    this.#post(chunk);
+    if (this.#unacked < this.#window) callback();
+    else this.#blocked = () => callback();
+  }
+
+  #post(chunk: Buffer): void {
     post(this.#port, chunk);
     this.bytesWritten += chunk.length;
     this.#unacked += chunk.length;
-    if (this.#unacked < this.#window) callback();
-    else this.#blocked = () => callback();
+  }
+
+  /**
+   * Chunks `node:http` corked together (a response's head and body, say) go as one message: the
+   * primary then writes them to its response once.
+   */
+  override _writev(
+    chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>,
+    callback: (error?: Error | null) => void,
+  ): void {
+    let total = 0;
+    for (const entry of chunks) total += entry.chunk.length;
+    if (chunks.length === 1 || total > smallChunk) {
+      // Large chunks are copied into a message of their own anyway (see `post`).
+      if (this.#remoteClosed) {
+        this._write(chunks[0]!.chunk, 'buffer', callback);
+        return;
+      }
+      this.#touch();
+      for (const entry of chunks) this.#post(entry.chunk);
+      if (this.#unacked < this.#window) callback();
+      else this.#blocked = () => callback();
+      return;
+    }
+    this._write(
+      Buffer.concat(
+        chunks.map((entry) => entry.chunk),
+        total,
+      ),
+      'buffer',
+      callback,
+    );
   }
 
   override _final(callback: (error?: Error | null) => void): void {

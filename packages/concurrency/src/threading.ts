@@ -1,4 +1,5 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
+import { unbatch } from './batch.js';
 import { workerEntry } from './entry.js';
 import { createError, deserializeError } from './errors.js';
 import { MuxRouter } from './mux-port.js';
@@ -111,7 +112,7 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
     };
     return new Promise<ThreadSlot>((resolve, reject) => {
       let ready = false;
-      worker.on('message', (message: FromWorker) => {
+      const receive = (message: FromWorker) => {
         if (message.t === 'x') router.route(message);
         else if (ready) {
           this.onMessage(slot, message);
@@ -122,7 +123,8 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
           reject(deserializeError(message.error));
           void worker.terminate();
         }
-      });
+      };
+      worker.on('message', (arrived: FromWorker | FromWorker[]) => unbatch(arrived, receive));
       worker.on('error', (error) => {
         if (ready) this.logger?.error({ err: error }, `${name}: uncaught exception; thread replaced`);
         else reject(createError('SRV_ERR_WORKER_START_FAILED', `${name} failed to start`, { cause: error }));
