@@ -1,5 +1,5 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { unbatch } from './batch.js';
+import { MessageBatch, unbatch } from './batch.js';
 import { workerEntry } from './entry.js';
 import { createError, deserializeError } from './errors.js';
 import { MuxRouter } from './mux-port.js';
@@ -41,6 +41,8 @@ interface ThreadSlot extends PoolWorker {
   readonly exit: Promise<void>;
   /** The thread's HTTP exchanges, on its own channel. */
   readonly router: MuxRouter;
+  /** What this thread is told in one turn goes as one message (see batch.ts). */
+  readonly batch: MessageBatch<ToWorker>;
 }
 
 let threadCounter = 0;
@@ -100,12 +102,14 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
     const exit = new Promise<void>((resolve) => {
       resolveExit = resolve;
     });
-    const router = new MuxRouter((envelope, transfer) => worker.postMessage(envelope, transfer));
+    const batch = new MessageBatch<ToWorker>((message, transfer) => worker.postMessage(message, transfer));
+    const router = new MuxRouter((envelope, transfer) => batch.send(envelope, transfer));
     const slot: ThreadSlot = {
       name,
       worker,
       exit,
       router,
+      batch,
       job: undefined,
       idleTimer: undefined,
       exited: false,
@@ -142,7 +146,7 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
   }
 
   protected post(slot: ThreadSlot, message: ToWorker): void {
-    slot.worker.postMessage(message);
+    slot.batch.send(message);
   }
 
   protected send(slot: ThreadSlot, job: PoolJob): void {
@@ -153,7 +157,7 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
         const port = slot.router.open(job.id);
         // A string: no ArrayBuffer to allocate, transfer and collect (see `post`).
         const b = exchangeHead(request.request)!.toString('latin1');
-        slot.worker.postMessage({
+        slot.batch.send({
           t: 'conn',
           id: job.id,
           info: request.info,
