@@ -89,9 +89,13 @@ export function isExchange(stream: Duplex): boolean {
   return exchangeHead(stream) !== undefined;
 }
 
-/** An HTTP exchange's head: its marker holds it (the request line and headers, as bytes). */
-export function exchangeHead(stream: Duplex): Buffer | undefined {
-  return (stream as Duplex & { [exchangeMarker]?: Buffer })[exchangeMarker];
+/**
+ * An HTTP exchange's head: its marker holds it (the request line and headers, as a latin1 string; a
+ * Buffer from an older @srv/http).
+ */
+export function exchangeHead(stream: Duplex): string | undefined {
+  const head = (stream as Duplex & { [exchangeMarker]?: string | Buffer })[exchangeMarker];
+  return head === undefined || typeof head === 'string' ? head : head.toString('latin1');
 }
 
 /**

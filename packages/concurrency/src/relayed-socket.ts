@@ -148,25 +148,13 @@ export class RelayedSocket extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (this.#remoteClosed) {
-      callback(Object.assign(new Error('write after the connection closed'), { code: 'EPIPE' }));
-      return;
-    }
-    this.#touch();
-    this.#post(chunk);
-    if (this.#unacked < this.#window) callback();
-    else this.#blocked = () => callback();
-  }
-
-  #post(chunk: Buffer): void {
-    post(this.#port, chunk);
-    this.bytesWritten += chunk.length;
-    this.#unacked += chunk.length;
+    this.#send([chunk], callback);
   }
 
   /**
-   * Chunks `node:http` corked together (a response's head and body, say) go as one message: the
-   * primary then writes them to its response once.
+   * Chunks `node:http` corked together (a response's head and body, say) go as one message, so the
+   * primary writes them to its response at once; large ones are copied into messages of their own
+   * anyway (see `post`).
    */
   override _writev(
     chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>,
@@ -174,26 +162,26 @@ export class RelayedSocket extends Duplex {
   ): void {
     let total = 0;
     for (const entry of chunks) total += entry.chunk.length;
-    if (chunks.length === 1 || total > smallChunk) {
-      // Large chunks are copied into a message of their own anyway (see `post`).
-      if (this.#remoteClosed) {
-        this._write(chunks[0]!.chunk, 'buffer', callback);
-        return;
-      }
-      this.#touch();
-      for (const entry of chunks) this.#post(entry.chunk);
-      if (this.#unacked < this.#window) callback();
-      else this.#blocked = () => callback();
-      return;
-    }
-    this._write(
-      Buffer.concat(
-        chunks.map((entry) => entry.chunk),
-        total,
-      ),
-      'buffer',
+    const buffers = chunks.map((entry) => entry.chunk);
+    this.#send(
+      total > smallChunk || buffers.length === 1 ? buffers : [Buffer.concat(buffers, total)],
       callback,
     );
+  }
+
+  #send(chunks: Buffer[], callback: (error?: Error | null) => void): void {
+    if (this.#remoteClosed) {
+      callback(Object.assign(new Error('write after the connection closed'), { code: 'EPIPE' }));
+      return;
+    }
+    this.#touch();
+    for (const chunk of chunks) {
+      post(this.#port, chunk);
+      this.bytesWritten += chunk.length;
+      this.#unacked += chunk.length;
+    }
+    if (this.#unacked < this.#window) callback();
+    else this.#blocked = () => callback();
   }
 
   override _final(callback: (error?: Error | null) => void): void {

@@ -156,7 +156,7 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
         // One HTTP request: on the thread's own channel (see mux-port.ts).
         const port = slot.router.open(job.id);
         // A string: no ArrayBuffer to allocate, transfer and collect (see `post`).
-        const b = exchangeHead(request.request)!.toString('latin1');
+        const b = exchangeHead(request.request)!;
         slot.batch.send({
           t: 'conn',
           id: job.id,
