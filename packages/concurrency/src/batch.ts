@@ -10,7 +10,7 @@ export class MessageBatch<M> {
   readonly #post: (message: M | M[], transfer?: ArrayBuffer[]) => void;
   #queue: M[] = [];
   #transfer: ArrayBuffer[] = [];
-  #scheduled = false;
+  #scheduled: NodeJS.Immediate | undefined;
 
   constructor(post: (message: M | M[], transfer?: ArrayBuffer[]) => void) {
     this.#post = post;
@@ -20,15 +20,24 @@ export class MessageBatch<M> {
   send(message: M, transfer?: ArrayBuffer[]): void {
     this.#queue.push(message);
     if (transfer !== undefined) this.#transfer.push(...transfer);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(this.flush);
-    }
+    this.#scheduled ??= setImmediate(this.flush);
+  }
+
+  /**
+   * Queues `message` as the last of its batch and posts the batch now: the sender knows nothing
+   * follows it this turn (a worker's `done`), so waiting for the turn's end would only cost a timer.
+   */
+  sendLast(message: M): void {
+    this.#queue.push(message);
+    this.flush();
   }
 
   /** Posts what is queued now (before the port closes, say). */
   readonly flush = (): void => {
-    this.#scheduled = false;
+    if (this.#scheduled !== undefined) {
+      clearImmediate(this.#scheduled);
+      this.#scheduled = undefined;
+    }
     const queue = this.#queue;
     if (queue.length === 0) return;
     const transfer = this.#transfer;

@@ -14,7 +14,8 @@ const port = parentPort!;
 
 // Everything this thread says in one turn goes as one message (see batch.ts).
 const batch = new MessageBatch<FromWorker>((message, transfer) => port.postMessage(message, transfer));
-const send = (message: FromWorker) => batch.send(message);
+// A request's `done` is the last word of its turn: it goes at once, with what was queued before it.
+const send = (message: FromWorker) => (message.t === 'done' ? batch.sendLast(message) : batch.send(message));
 const router = new MuxRouter((envelope, transfer) => batch.send(envelope, transfer));
 const close = () => {
   batch.flush();

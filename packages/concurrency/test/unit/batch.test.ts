@@ -64,6 +64,15 @@ describe('MessageBatch', () => {
     expect(posted).toHaveLength(1);
   });
 
+  it('sendLast() posts the batch at once, the last message last, and leaves no timer behind', async () => {
+    const { posted, batch } = recorder();
+    batch.send({ n: 1 });
+    batch.sendLast({ n: 2 });
+    expect(posted.map((entry) => entry.message)).toEqual([[{ n: 1 }, { n: 2 }]]);
+    await turnOver();
+    expect(posted).toHaveLength(1);
+  });
+
   it('unbatch() hands over each message of an array, or a lone message', () => {
     const seen: number[] = [];
     unbatch<{ n: number }>([{ n: 1 }, { n: 2 }], (message) => seen.push(message.n));
