@@ -50,7 +50,7 @@ export function ackThreshold(window: number): number {
 }
 
 /** Chunks up to this size travel as latin1 strings. */
-const smallChunk = 16 * 1024;
+export const smallChunk = 16 * 1024;
 
 /**
  * Posts bytes. A Buffer is often a view of a larger pooled ArrayBuffer, and cloning a view clones its
@@ -89,9 +89,13 @@ export function isExchange(stream: Duplex): boolean {
   return exchangeHead(stream) !== undefined;
 }
 
-/** An HTTP exchange's head: its marker holds it (the request line and headers, as bytes). */
-export function exchangeHead(stream: Duplex): Buffer | undefined {
-  return (stream as Duplex & { [exchangeMarker]?: Buffer })[exchangeMarker];
+/**
+ * An HTTP exchange's head: its marker holds it (the request line and headers, as a latin1 string; a
+ * Buffer from an older @srv/http).
+ */
+export function exchangeHead(stream: Duplex): string | undefined {
+  const head = (stream as Duplex & { [exchangeMarker]?: string | Buffer })[exchangeMarker];
+  return head === undefined || typeof head === 'string' ? head : head.toString('latin1');
 }
 
 /**

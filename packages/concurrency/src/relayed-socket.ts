@@ -6,6 +6,7 @@ import {
   post,
   type RelayMessage,
   type RelayPort,
+  smallChunk,
   toBuffer,
 } from './relay.js';
 
@@ -147,14 +148,38 @@ export class RelayedSocket extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.#send([chunk], callback);
+  }
+
+  /**
+   * Chunks `node:http` corked together (a response's head and body, say) go as one message, so the
+   * primary writes them to its response at once; large ones are copied into messages of their own
+   * anyway (see `post`).
+   */
+  override _writev(
+    chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>,
+    callback: (error?: Error | null) => void,
+  ): void {
+    let total = 0;
+    for (const entry of chunks) total += entry.chunk.length;
+    const buffers = chunks.map((entry) => entry.chunk);
+    this.#send(
+      total > smallChunk || buffers.length === 1 ? buffers : [Buffer.concat(buffers, total)],
+      callback,
+    );
+  }
+
+  #send(chunks: Buffer[], callback: (error?: Error | null) => void): void {
     if (this.#remoteClosed) {
       callback(Object.assign(new Error('write after the connection closed'), { code: 'EPIPE' }));
       return;
     }
     this.#touch();
-    post(this.#port, chunk);
-    this.bytesWritten += chunk.length;
-    this.#unacked += chunk.length;
+    for (const chunk of chunks) {
+      post(this.#port, chunk);
+      this.bytesWritten += chunk.length;
+      this.#unacked += chunk.length;
+    }
     if (this.#unacked < this.#window) callback();
     else this.#blocked = () => callback();
   }

@@ -1,5 +1,6 @@
 /** Entry of a threading dispatcher's worker thread. */
 import { parentPort, workerData } from 'node:worker_threads';
+import { MessageBatch, unbatch } from './batch.js';
 import { MuxRouter } from './mux-port.js';
 import type { FromWorker, ThreadWorkerData, ToWorker } from './protocol.js';
 import { serializeError, type WorkerIdentity, workerMarker } from './protocol.js';
@@ -11,12 +12,20 @@ const data = workerData as ThreadWorkerData;
 const port = parentPort!;
 (globalThis as Record<symbol, WorkerIdentity>)[workerMarker] = { kind: 'thread', name: data.name };
 
-const send = (message: FromWorker) => port.postMessage(message);
-const router = new MuxRouter((envelope, transfer) => port.postMessage(envelope, transfer));
+// Everything this thread says in one turn goes as one message (see batch.ts).
+const batch = new MessageBatch<FromWorker>((message, transfer) => port.postMessage(message, transfer));
+// A request's `done` is the last word of its turn: it goes at once, with what was queued before it.
+const send = (message: FromWorker) => (message.t === 'done' ? batch.sendLast(message) : batch.send(message));
+const router = new MuxRouter((envelope, transfer) => batch.send(envelope, transfer));
+const close = () => {
+  batch.flush();
+  port.close();
+};
 
 try {
   const runtime = await WorkerRuntime.create(data.spec, send);
-  port.on('message', (message: ToWorker) => {
+  port.on('message', (arrived: ToWorker | ToWorker[]) => unbatch(arrived, receive));
+  function receive(message: ToWorker): void {
     switch (message.t) {
       case 'x':
         router.route(message);
@@ -43,14 +52,14 @@ try {
         runtime.shutdown();
         break;
       case 'stop':
-        void runtime.stop().finally(() => port.close());
+        void runtime.stop().finally(close);
         break;
       default:
         break;
     }
-  });
+  }
   send({ t: 'ready' });
 } catch (error) {
   send({ t: 'failed', error: serializeError(error) });
-  port.close();
+  close();
 }

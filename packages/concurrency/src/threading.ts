@@ -1,4 +1,5 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageBatch, unbatch } from './batch.js';
 import { workerEntry } from './entry.js';
 import { createError, deserializeError } from './errors.js';
 import { MuxRouter } from './mux-port.js';
@@ -40,6 +41,8 @@ interface ThreadSlot extends PoolWorker {
   readonly exit: Promise<void>;
   /** The thread's HTTP exchanges, on its own channel. */
   readonly router: MuxRouter;
+  /** What this thread is told in one turn goes as one message (see batch.ts). */
+  readonly batch: MessageBatch<ToWorker>;
 }
 
 let threadCounter = 0;
@@ -99,19 +102,21 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
     const exit = new Promise<void>((resolve) => {
       resolveExit = resolve;
     });
-    const router = new MuxRouter((envelope, transfer) => worker.postMessage(envelope, transfer));
+    const batch = new MessageBatch<ToWorker>((message, transfer) => worker.postMessage(message, transfer));
+    const router = new MuxRouter((envelope, transfer) => batch.send(envelope, transfer));
     const slot: ThreadSlot = {
       name,
       worker,
       exit,
       router,
+      batch,
       job: undefined,
       idleTimer: undefined,
       exited: false,
     };
     return new Promise<ThreadSlot>((resolve, reject) => {
       let ready = false;
-      worker.on('message', (message: FromWorker) => {
+      const receive = (message: FromWorker) => {
         if (message.t === 'x') router.route(message);
         else if (ready) {
           this.onMessage(slot, message);
@@ -122,7 +127,8 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
           reject(deserializeError(message.error));
           void worker.terminate();
         }
-      });
+      };
+      worker.on('message', (arrived: FromWorker | FromWorker[]) => unbatch(arrived, receive));
       worker.on('error', (error) => {
         if (ready) this.logger?.error({ err: error }, `${name}: uncaught exception; thread replaced`);
         else reject(createError('SRV_ERR_WORKER_START_FAILED', `${name} failed to start`, { cause: error }));
@@ -140,7 +146,7 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
   }
 
   protected post(slot: ThreadSlot, message: ToWorker): void {
-    slot.worker.postMessage(message);
+    slot.batch.send(message);
   }
 
   protected send(slot: ThreadSlot, job: PoolJob): void {
@@ -150,8 +156,8 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
         // One HTTP request: on the thread's own channel (see mux-port.ts).
         const port = slot.router.open(job.id);
         // A string: no ArrayBuffer to allocate, transfer and collect (see `post`).
-        const b = exchangeHead(request.request)!.toString('latin1');
-        slot.worker.postMessage({
+        const b = exchangeHead(request.request)!;
+        slot.batch.send({
           t: 'conn',
           id: job.id,
           info: request.info,

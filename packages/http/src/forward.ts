@@ -47,12 +47,16 @@ export function isForwardedRequest(stream: Duplex): boolean {
 const crlf = Buffer.from('\r\n');
 const lastChunk = Buffer.from('0\r\n');
 
-/** The request's head as bytes: what llhttp parsed, written back out. */
-export function serializeHead(req: IncomingMessage): Buffer {
+/**
+ * The request's head as a latin1 string (one byte per character): what llhttp parsed, written back
+ * out. A string, not a Buffer: it crosses to the worker as one, with no ArrayBuffer to allocate,
+ * clone and collect on either side.
+ */
+export function serializeHead(req: IncomingMessage): string {
   const raw = req.rawHeaders;
   let head = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
   for (let index = 0; index + 1 < raw.length; index += 2) head += `${raw[index]}: ${raw[index + 1]}\r\n`;
-  return Buffer.from(`${head}\r\n`, 'latin1');
+  return `${head}\r\n`;
 }
 
 function isChunked(req: IncomingMessage): boolean {
@@ -61,7 +65,7 @@ function isChunked(req: IncomingMessage): boolean {
 }
 
 export class Exchange extends Duplex {
-  readonly [exchangeMarker]: Buffer;
+  readonly [exchangeMarker]: string;
   readonly #req: IncomingMessage;
   readonly #res: RawResponse;
   readonly #chunked: boolean;
