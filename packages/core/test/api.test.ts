@@ -45,11 +45,14 @@ describe('public API', () => {
         "displayHost",
         "isHandlerClass",
         "loadModuleRef",
+        "printStartFailureOnce",
+        "relayStartFailure",
         "resolveDispatcher",
         "resolveModuleRef",
         "resolveWorkerCount",
         "runHandler",
         "runWorkers",
+        "serveUntilStopped",
         "wrapTls",
       ]
     `);
