@@ -10,8 +10,10 @@ export { connectionInfoOf, wrapTls } from './listener.js';
 export {
   printStartFailureOnce,
   relayStartFailure,
+  type ServeCommandOptions,
   type ServedServer,
   type ServeUntilStoppedOptions,
+  serveCommand,
   serveUntilStopped,
 } from './serving.js';
 export { loadModuleRef, type ModuleRef, resolveModuleRef, type WorkerServerSpec } from './worker-spec.js';

@@ -2,10 +2,13 @@
  * What the srv commands do around a server they run: serve until SIGINT, SIGTERM or an abort, then
  * drain and close; and, under `--workers`, hand a worker's start failure to the primary to print once.
  */
+import cluster from 'node:cluster';
 import type { SocketAddress } from './address.js';
 import { exitCodes } from './cli-command.js';
+import type { DeployArgs } from './cli-deploy.js';
 import type { CommandOutput } from './cli-output.js';
 import { watchStopSignals } from './cli-run.js';
+import { resolveWorkerCount, runWorkers, type WorkerContext, type WorkerServer } from './workers.js';
 
 /** A started server as {@link serveUntilStopped} drives it (a `BaseServer`, an `HTTPServer`). */
 export interface ServedServer {
@@ -76,4 +79,70 @@ export function printStartFailureOnce(
     printed = true;
     stderr.write(String(message.srvStartFailure));
   };
+}
+
+/** Options of {@link serveCommand}. */
+export interface ServeCommandOptions extends Omit<ServeUntilStoppedOptions, 'drainDelayMs'> {
+  /** The deployment flags (`--workers`, `--reuse-port`, `--drain-delay`, `--grace`, socket activation). */
+  readonly deploy: Pick<DeployArgs, 'workers' | 'reusePort' | 'drainDelayMs' | 'graceMs' | 'socketActivated'>;
+  /** The address every worker listens on (`--bind`, the port). */
+  readonly host: string;
+  readonly port: number;
+  /**
+   * Starts this process's server; when it cannot, returns the exit code after putting the reason in
+   * what `failure()` returns (printed here, by the primary under `--workers`).
+   */
+  readonly open: (context: WorkerContext) => Promise<(WorkerServer & ServedServer) | number>;
+  /** The one-line reason of the last failed `open` (`name: message\n`). */
+  readonly failure: () => string;
+  /** Where the primary prints a worker's start failure. Default `process.stderr`. */
+  readonly stderr?: CommandOutput;
+}
+
+/**
+ * Runs a serving command's server: one process ({@link serveUntilStopped}), or under `--workers` (and
+ * in each cluster worker, which runs the bin again and comes back here) {@link runWorkers}, whose
+ * primary prints the banner once every worker listens and the first worker's start failure once.
+ * In the primary of `--workers`, `onSignal` hears SIGINT only. Resolves with the exit code.
+ */
+export async function serveCommand(options: ServeCommandOptions): Promise<number> {
+  const { deploy, onSignal } = options;
+  const workers = resolveWorkerCount(deploy.workers);
+  if (workers > 1 || cluster.isWorker) {
+    const onInterrupt = () => onSignal?.('SIGINT');
+    const onFailure = printStartFailureOnce(options.stderr);
+    if (cluster.isPrimary) {
+      if (onSignal) process.once('SIGINT', onInterrupt);
+      cluster.on('message', onFailure);
+    }
+    try {
+      return await runWorkers({
+        workers,
+        reusePort: deploy.reusePort,
+        host: options.host,
+        port: options.port,
+        drainDelayMs: deploy.drainDelayMs,
+        graceMs: deploy.graceMs,
+        socketActivation: deploy.socketActivated,
+        start: async (context) => {
+          const server = await options.open(context);
+          // The primary prints the reason, sees the exit and stops the others.
+          if (typeof server === 'number') return relayStartFailure(options.failure(), server);
+          return server;
+        },
+        onServing: options.announce,
+      });
+    } finally {
+      process.off('SIGINT', onInterrupt);
+      cluster.off('message', onFailure);
+    }
+  }
+  const server = await options.open({ index: 0, fds: [], port: undefined, reusePort: deploy.reusePort });
+  if (typeof server === 'number') return server;
+  return serveUntilStopped(server, {
+    announce: options.announce,
+    drainDelayMs: deploy.drainDelayMs,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(onSignal ? { onSignal } : {}),
+  });
 }

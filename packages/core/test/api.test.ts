@@ -52,6 +52,7 @@ describe('public API', () => {
         "resolveWorkerCount",
         "runHandler",
         "runWorkers",
+        "serveCommand",
         "serveUntilStopped",
         "wrapTls",
       ]

@@ -27,14 +27,7 @@ import {
   runCommand,
   usage,
 } from '@srv/core/cli';
-import {
-  printStartFailureOnce,
-  relayStartFailure,
-  resolveWorkerCount,
-  runWorkers,
-  serveUntilStopped,
-  type WorkerContext,
-} from '@srv/core/internal';
+import { serveCommand, type WorkerContext } from '@srv/core/internal';
 import { HTTPServer, type HTTPServerOptions, HTTPSServer, type ProtocolVersion } from '@srv/http';
 import { createStaticError } from './errors.js';
 import { SimpleHTTPRequestHandler } from './handler.js';
@@ -392,45 +385,14 @@ async function serve(
     stdout.write(`${formatBanner(scheme.toUpperCase(), address, scheme)}\n${reach ? `${reach}\n` : ''}`);
   };
 
-  const workers = resolveWorkerCount(deploy.workers);
-  if (workers > 1 || cluster.isWorker) {
-    // node:cluster runs the entry script (this command's bin) again in each worker, which comes back
-    // here and serves; the primary only supervises and prints the banner once every worker listens.
-    const onInterrupt = () => stdout.write('\nKeyboard interrupt received, exiting.\n');
-    const onFailure = printStartFailureOnce(stderr);
-    if (cluster.isPrimary) {
-      process.once('SIGINT', onInterrupt);
-      cluster.on('message', onFailure);
-    }
-    try {
-      return await runWorkers({
-        workers,
-        reusePort: deploy.reusePort,
-        host: args.bind,
-        port: args.port,
-        drainDelayMs: deploy.drainDelayMs,
-        graceMs: deploy.graceMs,
-        socketActivation: deploy.socketActivated,
-        start: async (context) => {
-          const server = await open(context);
-          // The primary prints the reason, sees the exit and stops the others.
-          if (typeof server === 'number') return relayStartFailure(failure, server);
-          return server;
-        },
-        onServing: announce,
-      });
-    } finally {
-      process.off('SIGINT', onInterrupt);
-      cluster.off('message', onFailure);
-    }
-  }
-
-  const server = await open({ index: 0, fds: [], port: undefined, reusePort: deploy.reusePort });
-  if (typeof server === 'number') return server;
-  // --drain-delay: health 503 and `Connection: close` for the delay, then the shutdown (--grace).
-  return serveUntilStopped(server, {
+  return serveCommand({
+    deploy,
+    host: args.bind,
+    port: args.port,
+    open,
+    failure: () => failure,
     announce,
-    drainDelayMs: deploy.drainDelayMs,
+    stderr,
     ...(options.signal ? { signal: options.signal } : {}),
     onSignal: (signal) => {
       if (signal === 'SIGINT') stdout.write('\nKeyboard interrupt received, exiting.\n');

@@ -15,16 +15,7 @@ import {
   runCommand,
   usage,
 } from '@srv/core/cli';
-import {
-  printStartFailureOnce,
-  relayStartFailure,
-  resolveWorkerCount,
-  runWorkers,
-  type ServedServer,
-  serveUntilStopped,
-  type WorkerContext,
-  type WorkerServer,
-} from '@srv/core/internal';
+import { type ServedServer, serveCommand, type WorkerContext, type WorkerServer } from '@srv/core/internal';
 import { type CliCommand, parseCli, type Service } from './cli-args.js';
 import {
   DaytimeDatagramHandler,
@@ -151,33 +142,17 @@ async function serve(command: ServeCommand): Promise<number> {
     );
   };
 
-  const workers = resolveWorkerCount(deploy.workers);
-  if (workers > 1 || cluster.isWorker) {
-    // node:cluster runs this bin again in each worker, which comes back here and serves; the primary
-    // supervises and prints the banner once every worker listens.
-    const onFailure = printStartFailureOnce();
-    if (cluster.isPrimary) cluster.on('message', onFailure);
-    return runWorkers({
-      workers,
-      reusePort: deploy.reusePort,
-      host: command.bind,
-      port: command.port,
-      drainDelayMs: deploy.drainDelayMs,
-      graceMs: deploy.graceMs,
-      socketActivation: deploy.socketActivated,
-      start: async (context) => {
-        const server = await open(context);
-        // The primary prints the reason, sees the exit and stops the others.
-        if (typeof server === 'number') return relayStartFailure(failure, server);
-        return drainable(server);
-      },
-      onServing: announce,
-    }).finally(() => cluster.off('message', onFailure));
-  }
-
-  const server = await open({ index: 0, fds: [], port: undefined, reusePort: deploy.reusePort });
-  if (typeof server === 'number') return server;
-  return serveUntilStopped(drainable(server), { announce, drainDelayMs: deploy.drainDelayMs });
+  return serveCommand({
+    deploy,
+    host: command.bind,
+    port: command.port,
+    open: async (context) => {
+      const server = await open(context);
+      return typeof server === 'number' ? server : drainable(server);
+    },
+    failure: () => failure,
+    announce,
+  });
 }
 
 async function query(command: QueryCommand): Promise<number> {
