@@ -7,6 +7,15 @@ export { createAttachedServer } from './attach.js';
 export { resolveDispatcher } from './dispatcher.js';
 export { isHandlerClass, runHandler } from './handler.js';
 export { connectionInfoOf, wrapTls } from './listener.js';
+export {
+  printStartFailureOnce,
+  relayStartFailure,
+  type ServeCommandOptions,
+  type ServedServer,
+  type ServeUntilStoppedOptions,
+  serveCommand,
+  serveUntilStopped,
+} from './serving.js';
 export { loadModuleRef, type ModuleRef, resolveModuleRef, type WorkerServerSpec } from './worker-spec.js';
 export {
   type RunWorkersOptions,

@@ -45,11 +45,15 @@ describe('public API', () => {
         "displayHost",
         "isHandlerClass",
         "loadModuleRef",
+        "printStartFailureOnce",
+        "relayStartFailure",
         "resolveDispatcher",
         "resolveModuleRef",
         "resolveWorkerCount",
         "runHandler",
         "runWorkers",
+        "serveCommand",
+        "serveUntilStopped",
         "wrapTls",
       ]
     `);

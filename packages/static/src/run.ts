@@ -26,9 +26,8 @@ import {
   readPackageVersion,
   runCommand,
   usage,
-  watchStopSignals,
 } from '@srv/core/cli';
-import { resolveWorkerCount, runWorkers, type WorkerContext } from '@srv/core/internal';
+import { serveCommand, type WorkerContext } from '@srv/core/internal';
 import { HTTPServer, type HTTPServerOptions, HTTPSServer, type ProtocolVersion } from '@srv/http';
 import { createStaticError } from './errors.js';
 import { SimpleHTTPRequestHandler } from './handler.js';
@@ -386,77 +385,17 @@ async function serve(
     stdout.write(`${formatBanner(scheme.toUpperCase(), address, scheme)}\n${reach ? `${reach}\n` : ''}`);
   };
 
-  const workers = resolveWorkerCount(deploy.workers);
-  if (workers > 1 || cluster.isWorker) {
-    // node:cluster runs the entry script (this command's bin) again in each worker, which comes back
-    // here and serves; the primary only supervises and prints the banner once every worker listens.
-    const onInterrupt = () => stdout.write('\nKeyboard interrupt received, exiting.\n');
-    const onFailure = printOnce(stderr);
-    if (cluster.isPrimary) {
-      process.once('SIGINT', onInterrupt);
-      cluster.on('message', onFailure);
-    }
-    try {
-      return await runWorkers({
-        workers,
-        reusePort: deploy.reusePort,
-        host: args.bind,
-        port: args.port,
-        drainDelayMs: deploy.drainDelayMs,
-        graceMs: deploy.graceMs,
-        socketActivation: deploy.socketActivated,
-        start: async (context) => {
-          const server = await open(context);
-          // The primary prints the reason, sees the exit and stops the others.
-          if (typeof server === 'number') return exitWorker(failure, server);
-          return server;
-        },
-        onServing: announce,
-      });
-    } finally {
-      process.off('SIGINT', onInterrupt);
-      cluster.off('message', onFailure);
-    }
-  }
-
-  const server = await open({ index: 0, fds: [], port: undefined, reusePort: deploy.reusePort });
-  if (typeof server === 'number') return server;
-  // Watched before the banner is printed: whoever reads it may signal at once.
-  const stop = watchStopSignals({
+  return serveCommand({
+    deploy,
+    host: args.bind,
+    port: args.port,
+    open,
+    failure: () => failure,
+    announce,
+    stderr,
     ...(options.signal ? { signal: options.signal } : {}),
     onSignal: (signal) => {
       if (signal === 'SIGINT') stdout.write('\nKeyboard interrupt received, exiting.\n');
     },
   });
-  announce(server.address);
-  const serving = server.serveForever();
-  try {
-    await stop.stopped;
-    // --drain-delay: health 503 and `Connection: close` for the delay, then the shutdown (--grace).
-    await server.beginDrain(deploy.drainDelayMs);
-    await server.close();
-    await serving;
-  } finally {
-    stop.dispose();
-  }
-  return exitCodes.ok;
-}
-
-/** In a cluster worker that cannot start: hands its one-line reason to the primary, then exits. */
-async function exitWorker(line: string, code: number): Promise<never> {
-  await new Promise<void>((resolve) => {
-    if (process.send) process.send({ srvStartFailure: line }, () => resolve());
-    else resolve();
-  });
-  process.exit(code);
-}
-
-/** The primary's listener for {@link exitWorker}: every worker fails alike, so the first reason is printed. */
-function printOnce(stderr: { write(text: string): unknown }): (worker: unknown, message: unknown) => void {
-  let printed = false;
-  return (_worker, message) => {
-    if (printed || typeof message !== 'object' || message === null || !('srvStartFailure' in message)) return;
-    printed = true;
-    stderr.write(String(message.srvStartFailure));
-  };
 }

@@ -14,9 +14,8 @@ import {
   formatReachLine,
   runCommand,
   usage,
-  watchStopSignals,
 } from '@srv/core/cli';
-import { resolveWorkerCount, runWorkers, type WorkerContext, type WorkerServer } from '@srv/core/internal';
+import { type ServedServer, serveCommand, type WorkerContext, type WorkerServer } from '@srv/core/internal';
 import { type CliCommand, parseCli, type Service } from './cli-args.js';
 import {
   DaytimeDatagramHandler,
@@ -92,7 +91,7 @@ function createServer(command: ServeCommand, address: AddressInput, reusePort: b
  * The time server as {@link runWorkers} drives it: `--drain-delay` keeps it accepting for the delay
  * after SIGTERM (there is no health path to turn 503: the protocol is not HTTP), then it shuts down.
  */
-function drainable(server: BaseServer<unknown>): WorkerServer {
+function drainable(server: BaseServer<unknown>): WorkerServer & ServedServer {
   return {
     ready: server.ready,
     get address() {
@@ -105,25 +104,6 @@ function drainable(server: BaseServer<unknown>): WorkerServer {
       await server.shutdown();
     },
     close: () => server.close(),
-  };
-}
-
-/** In a cluster worker that cannot start: hands its one-line reason to the primary, then exits. */
-async function exitWorker(line: string, code: number): Promise<never> {
-  await new Promise<void>((resolve) => {
-    if (process.send) process.send({ srvStartFailure: line }, () => resolve());
-    else resolve();
-  });
-  process.exit(code);
-}
-
-/** The primary's listener for {@link exitWorker}: every worker fails alike, so the first reason is printed. */
-function printOnce(): (worker: unknown, message: unknown) => void {
-  let printed = false;
-  return (_worker, message) => {
-    if (printed || typeof message !== 'object' || message === null || !('srvStartFailure' in message)) return;
-    printed = true;
-    process.stderr.write(String(message.srvStartFailure));
   };
 }
 
@@ -162,45 +142,17 @@ async function serve(command: ServeCommand): Promise<number> {
     );
   };
 
-  const workers = resolveWorkerCount(deploy.workers);
-  if (workers > 1 || cluster.isWorker) {
-    // node:cluster runs this bin again in each worker, which comes back here and serves; the primary
-    // supervises and prints the banner once every worker listens.
-    const onFailure = printOnce();
-    if (cluster.isPrimary) cluster.on('message', onFailure);
-    return runWorkers({
-      workers,
-      reusePort: deploy.reusePort,
-      host: command.bind,
-      port: command.port,
-      drainDelayMs: deploy.drainDelayMs,
-      graceMs: deploy.graceMs,
-      socketActivation: deploy.socketActivated,
-      start: async (context) => {
-        const server = await open(context);
-        // The primary prints the reason, sees the exit and stops the others.
-        if (typeof server === 'number') return exitWorker(failure, server);
-        return drainable(server);
-      },
-      onServing: announce,
-    }).finally(() => cluster.off('message', onFailure));
-  }
-
-  const server = await open({ index: 0, fds: [], port: undefined, reusePort: deploy.reusePort });
-  if (typeof server === 'number') return server;
-  // Watched before the banner is printed: whoever reads it may signal at once.
-  const stop = watchStopSignals();
-  announce(server.address);
-  const serving = server.serveForever();
-  try {
-    await stop.stopped;
-    await drainable(server).beginDrain?.(deploy.drainDelayMs);
-    await server.close();
-    await serving;
-  } finally {
-    stop.dispose();
-  }
-  return exitCodes.ok;
+  return serveCommand({
+    deploy,
+    host: command.bind,
+    port: command.port,
+    open: async (context) => {
+      const server = await open(context);
+      return typeof server === 'number' ? server : drainable(server);
+    },
+    failure: () => failure,
+    announce,
+  });
 }
 
 async function query(command: QueryCommand): Promise<number> {
