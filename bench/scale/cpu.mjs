@@ -4,7 +4,7 @@
 // workers sharing one core cost in throughput. Rounds alternate the configurations (A B C, B C A, ...)
 // and each figure is the median.
 //
-//   node bench/scale/cpu.mjs [--rounds 3] [--seconds 5] [--workers 1,2,4] [--kinds hello,static]
+//   node bench/scale/cpu.mjs [--rounds 3] [--seconds 5] [--workers 1,2,4] [--kinds raw,hello,static]
 //                            [--reuse-port] [--node /path/to/node24] [--json out.json]
 //
 // Needs wrk (Debian's `wrk`) and Linux /proc; says why and exits 0 when they are missing.
@@ -20,7 +20,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '5' },
     workers: { type: 'string', default: '1,2,4' },
-    kinds: { type: 'string', default: 'hello,static' },
+    kinds: { type: 'string', default: 'raw,hello,static' },
     'reuse-port': { type: 'boolean', default: false },
     node: { type: 'string', default: process.execPath },
     connections: { type: 'string', default: '50' },
@@ -75,6 +75,8 @@ function treeTicks(pid) {
   return total;
 }
 
+// `raw` is the anchor: raw node:http (node:cluster for N workers) with the same hello bytes, so the
+// same run shows what the substrate itself pays per worker.
 // The static 1 KiB file is served by the real command (`srv-static --workers N [--reuse-port]`); the
 // hello server, which no command serves, by server.mjs through runWorkers (what --workers runs).
 const srvStatic = path.join(here, '..', '..', 'packages', 'static', 'bin', 'srv-static.js');
@@ -94,7 +96,7 @@ async function startServer(config) {
           ...(config.reusePort ? ['--reuse-port'] : []),
           '0',
         ]
-      : [path.join(here, 'server.mjs')];
+      : [path.join(here, config.kind === 'raw' ? 'raw-server.mjs' : 'server.mjs')];
   const command = pin ? 'taskset' : values.node;
   const argv = pin ? ['-c', '0', values.node, ...args] : args;
   const child = spawn(command, argv, {
