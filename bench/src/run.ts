@@ -452,18 +452,21 @@ export async function runGroup(group: GroupDef, options: RunOptions): Promise<Gr
           continue;
         }
         try {
-          let figures = await measure(item, seconds);
+          let measuredSeconds = seconds;
+          let figures = await measure(item, measuredSeconds);
           // Quick runs skip the warm-up: a server whose workers start lazily may answer nothing in
-          // its first second, so that attempt counts as its warm-up and is measured once more.
+          // its first second, so that attempt counts as its warm-up and is measured once more, over a
+          // longer window each time (a loaded machine can take more than a second to answer at all).
           for (
             let retry = 0;
             options.quick && round === 0 && !fresh && retry < 2 && !hasNumber(figures, group.metric);
             retry += 1
           ) {
             log(`  ${item.def.id}: no figure on a cold start, measuring again`);
-            figures = await measure(item, seconds);
+            measuredSeconds = seconds * (retry + 2);
+            figures = await measure(item, measuredSeconds);
           }
-          const done = (figures.rps ?? 0) * seconds;
+          const done = (figures.rps ?? 0) * measuredSeconds;
           const load = item.plan?.load ?? group.load;
           if (fresh && round === 0) item.result.firstRound = figures;
           // A held load's errors are GETs that timed out: they are counted in its latency figures.
