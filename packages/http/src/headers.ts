@@ -96,7 +96,8 @@ export class HTTPHeaders implements Iterable<[string, string]> {
       if (!same) continue;
       const value = raw[index + 1]!;
       if (first === undefined) first = value;
-      else (values ??= [first]).push(value);
+      else if (values === undefined) values = [first, value];
+      else values.push(value);
     }
     if (values === undefined) return first;
     return values.join(name.length === 6 && name.toLowerCase() === 'cookie' ? '; ' : ', ');
