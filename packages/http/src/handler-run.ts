@@ -11,19 +11,18 @@ import { type BaseHTTPRequestHandler, resolvedFinish } from './handler.js';
 import { discardHeaders } from './response.js';
 import type { HTTPServer } from './server.js';
 
-const settledPromise: Promise<void> = Promise.resolve();
-
 /**
  * Runs `handler` to the end of its response; never rejects. Each step that returns no promise
  * (the default `setup()` and `finish()`, a synchronous `do<METHOD>()`) is followed at once, so a
- * request costs no `async` frame and only the turns its own promises take.
+ * request costs no `async` frame and only the turns its own promises take; undefined when the
+ * whole run was synchronous.
  */
 export function runHandler(
   server: HTTPServer,
   handler: BaseHTTPRequestHandler,
   connection: Connection,
   expectContinue: boolean,
-): Promise<void> {
+): Promise<void> | undefined {
   let setup: Promise<unknown> | undefined;
   try {
     setup = settle(handler.setup());
@@ -93,7 +92,7 @@ function finishAndComplete(
   handler: BaseHTTPRequestHandler,
   connection: Connection,
   failed: boolean,
-): Promise<void> {
+): Promise<void> | undefined {
   let finished: Promise<unknown> | undefined;
   try {
     finished = settle(handler.finish());
@@ -113,11 +112,11 @@ function finishAndComplete(
 }
 
 /** Ends what the handler left open, and closes the connection when the handler asked. */
-function complete(handler: BaseHTTPRequestHandler, connection: Connection): Promise<void> {
+function complete(handler: BaseHTTPRequestHandler, connection: Connection): undefined {
   const { res } = handler;
   if (!res.writableEnded && !res.destroyed && !connection.closing) res.end();
   if (handler.closeConnection) closeWhenFinished(res, connection);
-  return settledPromise;
+  return undefined;
 }
 
 /** {@link handlerFailed}, whose own failure (an overridden `handleError` that throws) is dropped. */

@@ -49,13 +49,14 @@ let cachedVersion: [string, string, string, string | undefined] = ['', '', '', u
 /** What the default `finish()` returns: already settled, so the server need not wait a turn for it. */
 export const resolvedFinish: Promise<void> = Promise.resolve();
 // Handlers whose `endHeaders()` ran since the last flush microtask (see `endHeaders`).
-const headersToFlush: BaseHTTPRequestHandler[] = [];
+let headersToFlush: BaseHTTPRequestHandler[] = [];
 /** The microtask after `endHeaders()`: each head goes out now unless its body already took it. */
 function flushEndedHeaders(): void {
   // A flush may run handler code (a `flushHeaders` override) that ends more heads: they join this run.
+  const handlers = headersToFlush;
   try {
-    for (let index = 0; index < headersToFlush.length; index++) {
-      const handler = headersToFlush[index]!;
+    for (let index = 0; index < handlers.length; index++) {
+      const handler = handlers[index]!;
       const res = handler.res;
       try {
         if (!res.headersSent && !res.writableEnded && !res.destroyed) handler.flushHeaders();
@@ -64,7 +65,8 @@ function flushEndedHeaders(): void {
       }
     }
   } finally {
-    headersToFlush.length = 0;
+    // A fresh array: emptying this one (`length = 0`) is a call into the runtime.
+    headersToFlush = [];
   }
 }
 // `do${command}` for the methods seen so far (a handful), so a request builds no string to dispatch.

@@ -262,30 +262,35 @@ export class HTTPServer extends TCPServer {
         : connection.tail.then(() => this.#dispatch(connection, req, res, expectContinue));
   }
 
-  /** A request whose head has arrived goes to the dispatcher (serial: one at a time, in order). */
+  /**
+   * A request whose head has arrived goes to the dispatcher (serial: one at a time, in order). Returns
+   * undefined when it was answered at once: the connection's `tail` then settles without adopting a
+   * promise (two microtask turns fewer).
+   */
   #dispatch(
     connection: Connection,
     req: IncomingMessage,
     res: ServerResponse,
     expectContinue: boolean,
-  ): Promise<void> {
+  ): Promise<void> | undefined {
     if (connection.bodyRequest === req) connection.dispatched = true;
     const rejected = connection.rejected;
     if (rejected?.req === req) {
       connection.rejected = undefined;
       refuseRequest(this, connection, req, res, rejected.problem);
-      return settledPromise;
+      return undefined;
     }
     if (this.#health.draining) res.shouldKeepAlive = false;
-    if (this.#health.intercept(req, res)) return settledPromise;
+    if (this.#health.intercept(req, res)) return undefined;
     const dispatcher = this.dispatcher;
     // Core's async dispatcher only calls its `run`: calling it here saves a closure, a promise and a
     // microtask turn per request (the handler's run never rejects).
     if (dispatcher.dispatch === asyncDispatch) return this.#serve(connection, req, res, expectContinue);
     const dispatched = dispatcher.forwardsRequests
       ? forwardRequest(this.dispatcher, connection.serverRequest, connection.closing, req, res)
-      : dispatcher.dispatch(connection.serverRequest, () =>
-          this.#serve(connection, req, res, expectContinue),
+      : dispatcher.dispatch(
+          connection.serverRequest,
+          () => this.#serve(connection, req, res, expectContinue) ?? settledPromise,
         );
     return dispatched.catch((error: unknown) => answerDispatchFailed(this, connection, req, res, error));
   }
@@ -322,10 +327,10 @@ export class HTTPServer extends TCPServer {
     req: IncomingMessage,
     res: ServerResponse,
     expectContinue: boolean,
-  ): Promise<void> {
+  ): Promise<void> | undefined {
     if (connection.socket.destroyed || connection.closing) {
       res.destroy();
-      return settledPromise;
+      return undefined;
     }
     if (this.protocolVersion === 'HTTP/1.0') {
       res.shouldKeepAlive = false;
@@ -343,11 +348,11 @@ export class HTTPServer extends TCPServer {
         ? { req, res }
         : { req, res, requestline: `${req.method} ${target} HTTP/${req.httpVersion}` },
     );
-    if (!handler) return settledPromise;
+    if (!handler) return undefined;
     if (problem) {
       handler.closeConnection = true;
       sendProblem(this, handler, problem);
-      return settledPromise;
+      return undefined;
     }
     return runHandler(this, handler, connection, expectContinue);
   }
