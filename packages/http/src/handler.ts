@@ -19,6 +19,7 @@ import {
   formatPercent,
   pythonRepr,
 } from './format.js';
+import { flushAtEndOfTurn } from './head-flush.js';
 import {
   cleanReason,
   collapseLeadingSlashes,
@@ -48,27 +49,6 @@ const versionNames: Readonly<Record<string, string>> = { '1.1': 'HTTP/1.1', '1.0
 let cachedVersion: [string, string, string, string | undefined] = ['', '', '', undefined];
 /** What the default `finish()` returns: already settled, so the server need not wait a turn for it. */
 export const resolvedFinish: Promise<void> = Promise.resolve();
-// Handlers whose `endHeaders()` ran since the last flush microtask (see `endHeaders`).
-let headersToFlush: BaseHTTPRequestHandler[] = [];
-/** The microtask after `endHeaders()`: each head goes out now unless its body already took it. */
-function flushEndedHeaders(): void {
-  // A flush may run handler code (a `flushHeaders` override) that ends more heads: they join this run.
-  const handlers = headersToFlush;
-  try {
-    for (let index = 0; index < handlers.length; index++) {
-      const handler = handlers[index]!;
-      const res = handler.res;
-      try {
-        if (!res.headersSent && !res.writableEnded && !res.destroyed) handler.flushHeaders();
-      } catch (error) {
-        handler.server.handleError(handler.request, handler.clientAddress, error);
-      }
-    }
-  } finally {
-    // A fresh array: emptying this one (`length = 0`) is a call into the runtime.
-    headersToFlush = [];
-  }
-}
 // `do${command}` for the methods seen so far (a handful), so a request builds no string to dispatch.
 const methodNames = new Map<string, string>();
 
@@ -352,8 +332,7 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
     // A handler that writes its body right away sends headers and body together; one that awaits
     // something first sends the headers now, as Python's end_headers does. The handlers that ended
     // their headers in one synchronous stretch share one microtask (no closure per request).
-    if (headersToFlush.length === 0) queueMicrotask(flushEndedHeaders);
-    headersToFlush.push(this);
+    flushAtEndOfTurn(this);
   }
 
   /** Python's `flush_headers`: sends the status line and headers now. */

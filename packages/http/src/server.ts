@@ -33,6 +33,7 @@ import { ConnectionTimeouts } from './timeouts.js';
 export type { HTTPServerOptions } from './server-options.js';
 
 type StreamRequest = Extract<ServerRequest, { kind: 'stream' }>;
+type TaggedResponse = ServerResponse & { [connectionKey]?: Connection };
 const settledPromise: Promise<void> = Promise.resolve();
 const asyncDispatch = AsyncDispatcher.prototype.dispatch;
 
@@ -249,7 +250,7 @@ export class HTTPServer extends TCPServer {
     // The ticker checks `complete`; no per-request listener needed.
     connection.bodyRequest = req;
     connection.bodySince = connection.readingSince;
-    (res as ServerResponse & { [connectionKey]?: Connection })[connectionKey] = connection;
+    (res as TaggedResponse)[connectionKey] = connection;
     if (res instanceof SrvServerResponse) res.onClose(this.#onResponseClose);
     else res.on('close', this.#onResponseClose);
     connection.dispatched = false;
@@ -263,9 +264,8 @@ export class HTTPServer extends TCPServer {
   }
 
   /**
-   * A request whose head has arrived goes to the dispatcher (serial: one at a time, in order). Returns
-   * undefined when it was answered at once: the connection's `tail` then settles without adopting a
-   * promise (two microtask turns fewer).
+   * A request whose head has arrived goes to the dispatcher (serial: one at a time, in order);
+   * undefined when answered at once (the connection's `tail` then adopts no promise).
    */
   #dispatch(
     connection: Connection,
@@ -283,8 +283,7 @@ export class HTTPServer extends TCPServer {
     if (this.#health.draining) res.shouldKeepAlive = false;
     if (this.#health.intercept(req, res)) return undefined;
     const dispatcher = this.dispatcher;
-    // Core's async dispatcher only calls its `run`: calling it here saves a closure, a promise and a
-    // microtask turn per request (the handler's run never rejects).
+    // Core's async dispatcher only calls `run` (and a handler's run never rejects): called here.
     if (dispatcher.dispatch === asyncDispatch) return this.#serve(connection, req, res, expectContinue);
     const dispatched = dispatcher.forwardsRequests
       ? forwardRequest(this.dispatcher, connection.serverRequest, connection.closing, req, res)
@@ -295,14 +294,10 @@ export class HTTPServer extends TCPServer {
     return dispatched.catch((error: unknown) => answerDispatchFailed(this, connection, req, res, error));
   }
 
-  // One function for every response (no closure per request); called with the response, or as a
-  // `close` listener with the response as `this`.
+  // One function for every response: called with it (its close hook), or as its `close` listener.
   readonly #onResponseClose = (() => {
     const server = this;
-    return function onResponseClose(
-      this: ServerResponse & { [connectionKey]?: Connection },
-      res?: ServerResponse & { [connectionKey]?: Connection },
-    ): void {
+    return function onResponseClose(this: TaggedResponse, res?: TaggedResponse): void {
       const connection = (res ?? this)[connectionKey];
       if (connection) server.#responseDone(connection);
     };

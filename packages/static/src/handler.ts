@@ -53,8 +53,6 @@ export interface SimpleHTTPOptions {
 }
 
 const allowed = 'GET, HEAD, OPTIONS';
-// `do${command}` for the methods seen so far (a handful), so a request builds no string to dispatch.
-const methodNames = new Map<string, string>();
 const allowHeader: ReadonlyArray<readonly [string, string]> = [['Allow', allowed]];
 
 /**
@@ -152,13 +150,15 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
 
   /** Methods without a `do<METHOD>()` get 405 with `Allow` (the resource exists; the method does not apply). */
   override handle(): void | Promise<void> {
-    let name = methodNames.get(this.command);
-    if (name === undefined) {
-      name = `do${this.command}`;
-      // Bounded: llhttp only passes the methods it knows (a few dozen).
-      if (methodNames.size < 64) methodNames.set(this.command, name);
-    }
-    if (typeof (this as unknown as Record<string, unknown>)[name] !== 'function') {
+    const command = this.command;
+    // GET and HEAD (nearly every request) are found without building their method's name.
+    const method =
+      command === 'GET'
+        ? this.doGET
+        : command === 'HEAD'
+          ? this.doHEAD
+          : (this as unknown as Record<string, unknown>)[`do${command}`];
+    if (typeof method !== 'function') {
       this.sendError(405, undefined, undefined, allowHeader);
       return;
     }
