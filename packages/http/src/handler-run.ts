@@ -11,35 +11,126 @@ import { type BaseHTTPRequestHandler, resolvedFinish } from './handler.js';
 import { discardHeaders } from './response.js';
 import type { HTTPServer } from './server.js';
 
-/** Runs `handler` to the end of its response; never rejects. */
-export async function runHandler(
+/**
+ * Runs `handler` to the end of its response; never rejects. Each step that returns no promise
+ * (the default `setup()` and `finish()`, a synchronous `do<METHOD>()`) is followed at once, so a
+ * request costs no `async` frame and only the turns its own promises take; undefined when the
+ * whole run was synchronous.
+ */
+export function runHandler(
   server: HTTPServer,
   handler: BaseHTTPRequestHandler,
   connection: Connection,
   expectContinue: boolean,
+): Promise<void> | undefined {
+  let setup: Promise<unknown> | undefined;
+  try {
+    setup = settle(handler.setup());
+  } catch (error) {
+    failSafely(server, handler, connection, error);
+    return complete(handler, connection);
+  }
+  if (setup || expectContinue) return handleAfter(server, handler, connection, expectContinue, setup);
+  let handled: Promise<unknown> | undefined;
+  try {
+    handled = settle(handler.handle());
+  } catch (error) {
+    failSafely(server, handler, connection, error);
+    return finishAndComplete(server, handler, connection, true);
+  }
+  if (handled) return finishAfter(server, handler, connection, handled);
+  return finishAndComplete(server, handler, connection, false);
+}
+
+/** The rest of a run whose `setup()` returned a promise, or that first answers `Expect: 100-continue`. */
+async function handleAfter(
+  server: HTTPServer,
+  handler: BaseHTTPRequestHandler,
+  connection: Connection,
+  expectContinue: boolean,
+  setup: Promise<unknown> | undefined,
 ): Promise<void> {
-  const { res } = handler;
+  try {
+    if (setup) await setup;
+  } catch (error) {
+    failSafely(server, handler, connection, error);
+    return complete(handler, connection);
+  }
   let failed = false;
   try {
-    const setup = settle(handler.setup());
-    if (setup) await setup;
-    try {
-      if (!expectContinue || (await handler.handleExpect100())) {
-        const handled = settle(handler.handle());
-        if (handled) await handled;
-      }
-    } catch (error) {
-      failed = true;
-      handlerFailed(server, handler, connection, error);
-    } finally {
-      const finished = settle(handler.finish());
-      if (finished) await finished;
+    if (!expectContinue || (await handler.handleExpect100())) {
+      const handled = settle(handler.handle());
+      if (handled) await handled;
     }
   } catch (error) {
-    if (!failed) handlerFailed(server, handler, connection, error);
+    failed = true;
+    failSafely(server, handler, connection, error);
   }
+  return finishAndComplete(server, handler, connection, failed);
+}
+
+/** Waits for `handle()`'s promise, then finishes. */
+async function finishAfter(
+  server: HTTPServer,
+  handler: BaseHTTPRequestHandler,
+  connection: Connection,
+  handled: Promise<unknown>,
+): Promise<void> {
+  let failed = false;
+  try {
+    await handled;
+  } catch (error) {
+    failed = true;
+    failSafely(server, handler, connection, error);
+  }
+  return finishAndComplete(server, handler, connection, failed);
+}
+
+/** `finish()` (also after a failed `handle()`), then the end of the response. */
+function finishAndComplete(
+  server: HTTPServer,
+  handler: BaseHTTPRequestHandler,
+  connection: Connection,
+  failed: boolean,
+): Promise<void> | undefined {
+  let finished: Promise<unknown> | undefined;
+  try {
+    finished = settle(handler.finish());
+  } catch (error) {
+    // A failure of finish() after one of handle() is not reported twice.
+    if (!failed) failSafely(server, handler, connection, error);
+    return complete(handler, connection);
+  }
+  if (!finished) return complete(handler, connection);
+  return finished.then(
+    () => complete(handler, connection),
+    (error: unknown) => {
+      if (!failed) failSafely(server, handler, connection, error);
+      return complete(handler, connection);
+    },
+  );
+}
+
+/** Ends what the handler left open, and closes the connection when the handler asked. */
+function complete(handler: BaseHTTPRequestHandler, connection: Connection): undefined {
+  const { res } = handler;
   if (!res.writableEnded && !res.destroyed && !connection.closing) res.end();
   if (handler.closeConnection) closeWhenFinished(res, connection);
+  return undefined;
+}
+
+/** {@link handlerFailed}, whose own failure (an overridden `handleError` that throws) is dropped. */
+function failSafely(
+  server: HTTPServer,
+  handler: BaseHTTPRequestHandler,
+  connection: Connection,
+  error: unknown,
+): void {
+  try {
+    handlerFailed(server, handler, connection, error);
+  } catch {
+    // runHandler never rejects; what is left of the response is still ended (as after any failure).
+  }
 }
 
 function handlerFailed(

@@ -19,6 +19,7 @@ import {
   formatPercent,
   pythonRepr,
 } from './format.js';
+import { flushAtEndOfTurn } from './head-flush.js';
 import {
   cleanReason,
   collapseLeadingSlashes,
@@ -44,7 +45,8 @@ export {
 } from './exchange.js';
 
 const versionNames: Readonly<Record<string, string>> = { '1.1': 'HTTP/1.1', '1.0': 'HTTP/1.0' };
-let cachedVersion: [string, string, string] = ['', '', ''];
+// [serverVersion, sysVersion, joined, joined if it passed the header rules]
+let cachedVersion: [string, string, string, string | undefined] = ['', '', '', undefined];
 /** What the default `finish()` returns: already settled, so the server need not wait a turn for it. */
 export const resolvedFinish: Promise<void> = Promise.resolve();
 // `do${command}` for the methods seen so far (a handful), so a request builds no string to dispatch.
@@ -210,7 +212,14 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
   sendResponse(code: number, message?: string): void {
     this.logRequest(code);
     this.sendResponseOnly(code, message);
-    this.sendHeader('Server', this.versionString());
+    const version = this.versionString();
+    const res = this.res;
+    // The default version string was checked once when it was joined: its line needs no second look.
+    if (version === cachedVersion[3] && !this.#informational && res instanceof SrvServerResponse) {
+      res.addHeaderLine('Server', version);
+    } else {
+      this.sendHeader('Server', version);
+    }
     // Date comes from Node's once-a-second clock when the headers go out (unless a handler sent one),
     // so a response costs no extra header validation for it.
   }
@@ -321,10 +330,9 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     // A handler that writes its body right away sends headers and body together; one that awaits
-    // something first sends the headers now, as Python's end_headers does.
-    queueMicrotask(() => {
-      if (!this.res.headersSent && !this.res.writableEnded && !this.res.destroyed) this.flushHeaders();
-    });
+    // something first sends the headers now, as Python's end_headers does. The handlers that ended
+    // their headers in one synchronous stretch share one microtask (no closure per request).
+    flushAtEndOfTurn(this);
   }
 
   /** Python's `flush_headers`: sends the status line and headers now. */
@@ -422,7 +430,8 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
     const { serverVersion, sysVersion } = this.statics;
     // Asked for on every response; the statics rarely change, so the joined string is kept.
     if (serverVersion !== cachedVersion[0] || sysVersion !== cachedVersion[1]) {
-      cachedVersion = [serverVersion, sysVersion, `${serverVersion} ${sysVersion}`.trim()];
+      const joined = `${serverVersion} ${sysVersion}`.trim();
+      cachedVersion = [serverVersion, sysVersion, joined, isValidLine('Server', joined) ? joined : undefined];
     }
     return cachedVersion[2];
   }

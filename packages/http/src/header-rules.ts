@@ -34,9 +34,17 @@ export function collapseLeadingSlashes(location: string): string {
   return location.replace(/^[/\\]{2,}/, '/');
 }
 
+// The last line that passed, per name: a handler sends the same names (and mostly the same values,
+// often the very same strings) on every response, so most lines need no regular expression.
+const passedLines = new Map<string, string>();
+const maxPassedNames = 64;
+
 /** Node's own rules for a header line: the name a token, the value free of control characters. */
 export function isValidLine(name: string, value: string): boolean {
-  return headerNameToken.test(name) && !hasUnsafeFieldChar.test(value);
+  if (passedLines.get(name) === value) return true;
+  if (!headerNameToken.test(name) || hasUnsafeFieldChar.test(value)) return false;
+  if (passedLines.size < maxPassedNames || passedLines.has(name)) passedLines.set(name, value);
+  return true;
 }
 
 /** The coded error for a header Node would refuse, with Node's own error as its cause. */

@@ -19,6 +19,27 @@ export class SrvServerResponse<
 > extends ServerResponse<Request> {
   /** Lines not yet given to Node: `[name, value, name, value, …]`. */
   #lines: string[] | undefined = undefined;
+  /** Called with this response when it emits `close`, before any listener (see {@link onClose}). */
+  #closeHook: ((res: SrvServerResponse<Request>) => void) | undefined = undefined;
+
+  /**
+   * Calls `hook` once, when this response emits `close` and before its `close` listeners: the
+   * server's own bookkeeping, without a listener added (and looked up) per response.
+   */
+  onClose(hook: (res: SrvServerResponse<Request>) => void): void {
+    this.#closeHook = hook;
+  }
+
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'close') {
+      const hook = this.#closeHook;
+      if (hook !== undefined) {
+        this.#closeHook = undefined;
+        hook(this);
+      }
+    }
+    return super.emit(event, ...args);
+  }
 
   /** Adds one header line (repeated names stay repeated lines). */
   addHeaderLine(name: string, value: string): void {

@@ -2,6 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
   type AddressInput,
+  AsyncDispatcher,
   type RequestHandler,
   type RequestInfo,
   type ServerRequest,
@@ -32,7 +33,9 @@ import { ConnectionTimeouts } from './timeouts.js';
 export type { HTTPServerOptions } from './server-options.js';
 
 type StreamRequest = Extract<ServerRequest, { kind: 'stream' }>;
+type TaggedResponse = ServerResponse & { [connectionKey]?: Connection };
 const settledPromise: Promise<void> = Promise.resolve();
+const asyncDispatch = AsyncDispatcher.prototype.dispatch;
 
 /**
  * Python's `HTTPServer`: a {@link TCPServer} whose connections are parsed by Node's own HTTP parser
@@ -247,8 +250,9 @@ export class HTTPServer extends TCPServer {
     // The ticker checks `complete`; no per-request listener needed.
     connection.bodyRequest = req;
     connection.bodySince = connection.readingSince;
-    (res as ServerResponse & { [connectionKey]?: Connection })[connectionKey] = connection;
-    res.on('close', this.#onResponseClose);
+    (res as TaggedResponse)[connectionKey] = connection;
+    if (res instanceof SrvServerResponse) res.onClose(this.#onResponseClose);
+    else res.on('close', this.#onResponseClose);
     connection.dispatched = false;
     // Pipelined requests wait for the one before; a lone request starts one microtask later, once
     // llhttp has parsed the rest of the bytes that came with its head: framing that fails there
@@ -259,35 +263,42 @@ export class HTTPServer extends TCPServer {
         : connection.tail.then(() => this.#dispatch(connection, req, res, expectContinue));
   }
 
-  /** A request whose head has arrived goes to the dispatcher (serial: one at a time, in order). */
+  /**
+   * A request whose head has arrived goes to the dispatcher (serial: one at a time, in order);
+   * undefined when answered at once (the connection's `tail` then adopts no promise).
+   */
   #dispatch(
     connection: Connection,
     req: IncomingMessage,
     res: ServerResponse,
     expectContinue: boolean,
-  ): Promise<void> {
+  ): Promise<void> | undefined {
     if (connection.bodyRequest === req) connection.dispatched = true;
     const rejected = connection.rejected;
     if (rejected?.req === req) {
       connection.rejected = undefined;
       refuseRequest(this, connection, req, res, rejected.problem);
-      return settledPromise;
+      return undefined;
     }
     if (this.#health.draining) res.shouldKeepAlive = false;
-    if (this.#health.intercept(req, res)) return settledPromise;
-    const dispatched = this.dispatcher.forwardsRequests
+    if (this.#health.intercept(req, res)) return undefined;
+    const dispatcher = this.dispatcher;
+    // Core's async dispatcher only calls `run` (and a handler's run never rejects): called here.
+    if (dispatcher.dispatch === asyncDispatch) return this.#serve(connection, req, res, expectContinue);
+    const dispatched = dispatcher.forwardsRequests
       ? forwardRequest(this.dispatcher, connection.serverRequest, connection.closing, req, res)
-      : this.dispatcher.dispatch(connection.serverRequest, () =>
-          this.#serve(connection, req, res, expectContinue),
+      : dispatcher.dispatch(
+          connection.serverRequest,
+          () => this.#serve(connection, req, res, expectContinue) ?? settledPromise,
         );
     return dispatched.catch((error: unknown) => answerDispatchFailed(this, connection, req, res, error));
   }
 
-  // One function for every response (no closure per request); `this` is the response.
+  // One function for every response: called with it (its close hook), or as its `close` listener.
   readonly #onResponseClose = (() => {
     const server = this;
-    return function onResponseClose(this: ServerResponse & { [connectionKey]?: Connection }): void {
-      const connection = this[connectionKey];
+    return function onResponseClose(this: TaggedResponse, res?: TaggedResponse): void {
+      const connection = (res ?? this)[connectionKey];
       if (connection) server.#responseDone(connection);
     };
   })();
@@ -311,10 +322,10 @@ export class HTTPServer extends TCPServer {
     req: IncomingMessage,
     res: ServerResponse,
     expectContinue: boolean,
-  ): Promise<void> {
+  ): Promise<void> | undefined {
     if (connection.socket.destroyed || connection.closing) {
       res.destroy();
-      return settledPromise;
+      return undefined;
     }
     if (this.protocolVersion === 'HTTP/1.0') {
       res.shouldKeepAlive = false;
@@ -332,11 +343,11 @@ export class HTTPServer extends TCPServer {
         ? { req, res }
         : { req, res, requestline: `${req.method} ${target} HTTP/${req.httpVersion}` },
     );
-    if (!handler) return settledPromise;
+    if (!handler) return undefined;
     if (problem) {
       handler.closeConnection = true;
       sendProblem(this, handler, problem);
-      return settledPromise;
+      return undefined;
     }
     return runHandler(this, handler, connection, expectContinue);
   }

@@ -191,6 +191,48 @@ describe('response API', () => {
     expect(rest.toString()).toContain('late');
   });
 
+  it('sends every head ended in one turn, when several handlers then wait', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let waiting = 0;
+    let allWaiting!: () => void;
+    const three = new Promise<void>((resolve) => {
+      allWaiting = resolve;
+    });
+    class Waiting extends BaseHTTPRequestHandler {
+      async doGET(): Promise<void> {
+        this.sendResponse(200);
+        this.sendHeader('X-Path', this.path);
+        this.endHeaders();
+        waiting += 1;
+        if (waiting === 3) allWaiting();
+        await gate;
+        await this.wfile.write('late');
+      }
+    }
+    const t = await serve(Waiting);
+    const sockets = await Promise.all([t.connect(), t.connect(), t.connect()]);
+    // One write each, in one turn: their heads are parsed in one batch of socket reads.
+    sockets.forEach((socket, index) => {
+      socket.write(`GET /${index} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`);
+    });
+    const heads = await Promise.all(
+      sockets.map((socket) => readUntil(socket, (bytes) => bytes.includes('\r\n\r\n'))),
+    );
+    await three;
+    heads.forEach((head, index) => {
+      expect(head.toString()).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      expect(head.toString()).toContain(`X-Path: /${index}\r\n`);
+    });
+    const rests = Promise.all(
+      sockets.map((socket) => readUntil(socket, (bytes) => bytes.toString().endsWith('0\r\n\r\n'))),
+    );
+    release();
+    for (const rest of await rests) expect(rest.toString()).toContain('late');
+  });
+
   it('sends no error body for HEAD, 204 or 304', async () => {
     class Errors extends BaseHTTPRequestHandler {
       doHEAD(): void {

@@ -1,7 +1,7 @@
 import type { Dirent } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BaseHTTPRequestHandler } from '@srv/http';
 import mime from 'mime-types';
@@ -11,7 +11,14 @@ import { type ListingEntry, renderListingHtml, renderListingJson, wantsJson } fr
 import { hasExtension, isHiddenPath, type RequestPath, redirectLocation } from './path.js';
 import { defaultMaxRanges } from './range.js';
 import { sendFile } from './representation.js';
-import { type FileResolver, type FoundFile, isAllowedRealPath, type Root, resolverOf } from './resolver.js';
+import {
+  type FileResolver,
+  type FoundFile,
+  isAllowedRealPath,
+  type Resolved,
+  type Root,
+  resolverOf,
+} from './resolver.js';
 
 /** Options of {@link SimpleHTTPRequestHandler}; each is also a static field of the class. */
 export interface SimpleHTTPOptions {
@@ -101,9 +108,13 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   #request: RequestPath | undefined;
   #head = false;
 
+  #resolver: FileResolver | undefined;
+
   /** The server's resolution state and caches (released when the server closes). */
   protected get resolver(): FileResolver {
-    return resolverOf(this.server, this.options);
+    // Asked for several times per request: looked up once.
+    this.#resolver ??= resolverOf(this.server, this.options);
+    return this.#resolver;
   }
 
   /** The directory served, absolute. */
@@ -114,13 +125,13 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   }
 
   /** GET: the file, an index page or a listing. */
-  async doGET(): Promise<void> {
-    await this.sendHead(false);
+  doGET(): void | Promise<void> {
+    return this.sendHead(false);
   }
 
   /** HEAD: what GET would send, without the body. */
-  async doHEAD(): Promise<void> {
-    await this.sendHead(true);
+  doHEAD(): void | Promise<void> {
+    return this.sendHead(true);
   }
 
   /** OPTIONS: 204 with `Allow` (and the CORS preflight answer when `cors` is on). */
@@ -138,13 +149,20 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   }
 
   /** Methods without a `do<METHOD>()` get 405 with `Allow` (the resource exists; the method does not apply). */
-  override async handle(): Promise<void> {
-    const method = (this as unknown as Record<string, unknown>)[`do${this.command}`];
+  override handle(): void | Promise<void> {
+    const command = this.command;
+    // GET and HEAD (nearly every request) are found without building their method's name.
+    const method =
+      command === 'GET'
+        ? this.doGET
+        : command === 'HEAD'
+          ? this.doHEAD
+          : (this as unknown as Record<string, unknown>)[`do${command}`];
     if (typeof method !== 'function') {
       this.sendError(405, undefined, undefined, allowHeader);
       return;
     }
-    await super.handle();
+    return super.handle();
   }
 
   /** Adds the configured extra headers and CORS origin to every final response, errors included. */
@@ -163,20 +181,17 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
    * the directory (unless `followSymlinks`) and not be hidden (unless `dotfiles`).
    */
   translatePath(path: string = this.path): string {
-    const { segments } = this.resolver.parse(path);
-    const directory = this.directory;
-    if (segments.length === 0) return directory;
-    // Segments hold no separator, `.` or `..` (parseRequestPath): joining needs no normalising.
-    return `${directory.endsWith(sep) ? directory : directory + sep}${segments.join(sep)}`;
+    const resolver = this.resolver;
+    return resolver.filePath(resolver.parse(path), this.directory);
   }
 
   /** Python's `guess_type`: the content type for a file name, with a charset for text. */
   guessType(path: string): string {
-    const dot = path.lastIndexOf('.');
-    const extension = dot === -1 ? '' : path.slice(dot).toLowerCase();
+    const resolver = this.resolver;
+    const extension = resolver.extensionOf(path);
     const mapped = this.options.extensionsMap[extension];
     if (mapped !== undefined) return mapped;
-    return this.resolver.contentType(
+    return resolver.contentType(
       extension,
       (ext) => (ext && mime.contentType(ext)) || 'application/octet-stream',
     );
@@ -194,9 +209,10 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   /**
    * Python's `send_head`, with the body: answers a GET (or HEAD, with `head`) for `path` (default the
    * request's) with the file, an index page, a redirect, a listing or an error. Subclasses (CGI) call
-   * it for requests that are not theirs.
+   * it for requests that are not theirs. Returns a promise only when it has to wait (a file not cached,
+   * a directory, an error page after a lookup): a cached file is answered before it returns.
    */
-  async sendHead(head: boolean = this.command === 'HEAD', path: string = this.path): Promise<void> {
+  sendHead(head: boolean = this.command === 'HEAD', path: string = this.path): void | Promise<void> {
     let request: RequestPath;
     let fsPath: string;
     const resolver = this.resolver;
@@ -217,15 +233,50 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       this.sendError(404, 'File not found');
       return;
     }
-    let root: Root;
+    let real: string | Promise<string>;
     try {
-      const real = resolver.realRoot(this.directory);
-      root = { real: typeof real === 'string' ? real : await real };
+      real = resolver.realRoot(this.directory);
     } catch {
       this.sendError(404, 'File not found');
       return;
     }
+    if (typeof real !== 'string') return this.#answerOnceRooted(real, request, fsPath, head);
+    const root = resolver.rootOf(real);
     const resolving = resolver.resolve(root, fsPath, options);
+    if (resolving instanceof Promise) return this.#answerFound(root, request, fsPath, head, resolving);
+    if (resolving.kind === 'file' && !request.hasTrailingSlash) {
+      return this.#sendFile(root, resolving, request.segments, head);
+    }
+    return this.#answerFound(root, request, fsPath, head, resolving);
+  }
+
+  /** `sendHead` once the served directory's real path is known (its first request). */
+  async #answerOnceRooted(
+    real: Promise<string>,
+    request: RequestPath,
+    fsPath: string,
+    head: boolean,
+  ): Promise<void> {
+    let root: Root;
+    try {
+      root = this.resolver.rootOf(await real);
+    } catch {
+      this.sendError(404, 'File not found');
+      return;
+    }
+    await this.#answerFound(root, request, fsPath, head, this.resolver.resolve(root, fsPath, this.options));
+  }
+
+  /** The rest of `sendHead`: a file, a directory (index page, redirect or listing), or a 404. */
+  async #answerFound(
+    root: Root,
+    request: RequestPath,
+    fsPath: string,
+    head: boolean,
+    resolving: Resolved | Promise<Resolved>,
+  ): Promise<void> {
+    const resolver = this.resolver;
+    const options = this.options;
     const found = resolving instanceof Promise ? await resolving : resolving;
     if (found.kind === 'directory') {
       if (!request.hasTrailingSlash) {
@@ -262,7 +313,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     this.sendError(404, 'File not found');
   }
 
-  #sendFile(root: Root, found: FoundFile, segments: readonly string[], head: boolean): Promise<void> {
+  #sendFile(root: Root, found: FoundFile, segments: readonly string[], head: boolean): void | Promise<void> {
     return sendFile(
       this,
       {

@@ -77,6 +77,11 @@ function selectRepresentation(
   return next(0);
 }
 
+/** The one range of a whole file. */
+function wholeFile(size: number): readonly ByteRange[] {
+  return [{ start: 0, end: size - 1 }];
+}
+
 function isConditional(handler: FileResponder): boolean {
   const headers = handler.headers;
   return (
@@ -87,21 +92,46 @@ function isConditional(handler: FileResponder): boolean {
   );
 }
 
-/** Sends the answer for one file (Python's `send_head` and `copyfile` for a file). */
-export async function sendFile(
+/**
+ * Sends the answer for one file (Python's `send_head` and `copyfile` for a file). Returns a promise
+ * only when it has to wait (a sibling to look up, a file to read or stream): a cached file is answered
+ * before it returns.
+ */
+export function sendFile(
   handler: FileResponder,
   request: FileRequest,
   options: FileOptions,
-): Promise<void> {
+): void | Promise<void> {
   const selecting = selectRepresentation(handler, request, options);
-  const { file, coding } = selecting instanceof Promise ? await selecting : selecting;
+  if (selecting instanceof Promise)
+    return selecting.then((chosen) => sendRepresentation(handler, request, options, chosen));
+  return sendRepresentation(handler, request, options, selecting);
+}
+
+function sendRepresentation(
+  handler: FileResponder,
+  request: FileRequest,
+  options: FileOptions,
+  chosen: Representation,
+): void | Promise<void> {
+  const file = chosen.file;
+  if (file.cached !== undefined || file.stat.size > BigInt(options.cacheMaxFileSize)) {
+    return answer(handler, request, options, chosen, file.cached);
+  }
+  return request.resolver
+    .load(file, (ms) => handler.dateTimeString(ms))
+    .then((cached) => answer(handler, request, options, chosen, cached));
+}
+
+function answer(
+  handler: FileResponder,
+  request: FileRequest,
+  options: FileOptions,
+  { file, coding }: Representation,
+  cached: CachedFile | undefined,
+): void | Promise<void> {
   const { segments, head } = request;
   const contentType = handler.guessType(segments[segments.length - 1] ?? '');
-  const cached =
-    file.cached ??
-    (file.stat.size <= BigInt(options.cacheMaxFileSize)
-      ? await request.resolver.load(file, (ms) => handler.dateTimeString(ms))
-      : undefined);
   const stat = file.stat;
   const size = cached ? cached.body.length : Number(stat.size);
   const etag = cached ? cached.etag : makeETag(stat);
@@ -119,9 +149,9 @@ export async function sendFile(
     if (cacheControl !== undefined) handler.sendHeader('Cache-Control', cacheControl);
     if (options.precompressed) handler.replaceHeader('Vary', 'Accept-Encoding');
   };
-  const representationHeaders = (type: string, length: number) => {
+  const representationHeaders = (type: string, length: number | string) => {
     handler.replaceHeader('Content-Type', type);
-    handler.replaceHeader('Content-Length', String(length));
+    handler.replaceHeader('Content-Length', typeof length === 'string' ? length : String(length));
     if (coding) handler.replaceHeader('Content-Encoding', coding.coding);
     handler.replaceHeader('Accept-Ranges', 'bytes');
     validators();
@@ -170,10 +200,9 @@ export async function sendFile(
 
   if (ranges === undefined) {
     handler.sendResponse(200);
-    representationHeaders(contentType, size);
+    representationHeaders(contentType, cached ? cached.contentLength : size);
     if (head) return;
-    await sendBody(handler, request, file, cached, [{ start: 0, end: size - 1 }], undefined);
-    return;
+    return sendBody(handler, request, file, cached, wholeFile(size), undefined);
   }
 
   if (ranges.length === 1) {
@@ -181,8 +210,7 @@ export async function sendFile(
     handler.sendResponse(206);
     handler.replaceHeader('Content-Range', contentRange(range, size));
     representationHeaders(contentType, range.end - range.start + 1);
-    await sendBody(handler, request, file, cached, ranges, undefined);
-    return;
+    return sendBody(handler, request, file, cached, ranges, undefined);
   }
 
   const boundary = randomBytes(12).toString('hex');
@@ -198,18 +226,18 @@ export async function sendFile(
   }
   handler.sendResponse(206);
   representationHeaders(`multipart/byteranges; boundary=${boundary}`, length);
-  await sendBody(handler, request, file, cached, ranges, { heads: partHeads, tail });
+  return sendBody(handler, request, file, cached, ranges, { heads: partHeads, tail });
 }
 
 /** The body: from memory in one write (unless `copyfile()` is overridden), else streamed. */
-async function sendBody(
+function sendBody(
   handler: FileResponder,
   request: FileRequest,
   file: FoundFile,
   cached: CachedFile | undefined,
   ranges: readonly ByteRange[],
   multipart: { heads: readonly string[]; tail: string } | undefined,
-): Promise<void> {
+): void | Promise<void> {
   if (cached && request.mayEndFromMemory) {
     const body = cached.body;
     if (!multipart) {
@@ -227,7 +255,7 @@ async function sendBody(
     void handler.wfile.end(Buffer.concat(parts));
     return;
   }
-  await streamRanges(handler, request, file, ranges, multipart);
+  return streamRanges(handler, request, file, ranges, multipart);
 }
 
 /**

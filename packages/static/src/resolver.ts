@@ -15,6 +15,8 @@ import { isHiddenPath, isInsideRoot, parseRequestPath, type RequestPath } from '
 export interface CachedFile extends FileVersion {
   readonly bytes: number;
   readonly body: Buffer;
+  /** `body.length` as a header value. */
+  readonly contentLength: string;
   readonly etag: string;
   readonly lastModified: number;
   readonly httpDate: string;
@@ -79,6 +81,9 @@ export class FileResolver {
   readonly #roots = new Map<string, Promise<string>>();
   readonly #realRoots = new Map<string, string>();
   readonly #types = new Map<string, string>();
+  readonly #extensions = new Map<string, string>();
+  readonly #filePaths = new WeakMap<RequestPath, { directory: string; path: string }>();
+  readonly #rootObjects = new Map<string, Root>();
 
   constructor(limits: CacheLimits) {
     this.#cache =
@@ -111,6 +116,48 @@ export class FileResolver {
       if (this.#absolute.size < maxDirectories) this.#absolute.set(directory, absolute);
     }
     return absolute;
+  }
+
+  /**
+   * The extension of a file name, lower case with its dot (`.html`; `''` for none), remembered: the
+   * same names come request after request.
+   */
+  extensionOf(name: string): string {
+    let extension = this.#extensions.get(name);
+    if (extension === undefined) {
+      const dot = name.lastIndexOf('.');
+      extension = dot === -1 ? '' : name.slice(dot).toLowerCase();
+      if (this.#extensions.size >= maxParsedPaths) this.#extensions.clear();
+      this.#extensions.set(name, extension);
+    }
+    return extension;
+  }
+
+  /**
+   * The file path of a parsed request path below `directory`, remembered per parsed path: the same
+   * string each time, so the cache lookup and the `stat` that take it need not build (or hash) it anew.
+   */
+  filePath(request: RequestPath, directory: string): string {
+    const known = this.#filePaths.get(request);
+    if (known !== undefined && known.directory === directory) return known.path;
+    const segments = request.segments;
+    // Segments hold no separator, `.` or `..` (parseRequestPath): joining needs no normalising.
+    const path =
+      segments.length === 0
+        ? directory
+        : `${directory.endsWith(sep) ? directory : directory + sep}${segments.join(sep)}`;
+    this.#filePaths.set(request, { directory, path });
+    return path;
+  }
+
+  /** The {@link Root} of a real path (one object per served directory, not one per request). */
+  rootOf(real: string): Root {
+    let root = this.#rootObjects.get(real);
+    if (root === undefined) {
+      root = { real };
+      if (this.#rootObjects.size < maxDirectories) this.#rootObjects.set(real, root);
+    }
+    return root;
   }
 
   /** A content type by extension, looked up once per extension. */
@@ -203,6 +250,7 @@ export class FileResolver {
         ...versionOf(stat),
         bytes: size + 256,
         body,
+        contentLength: String(size),
         etag: makeETag(stat),
         lastModified: modified,
         httpDate: httpDate(modified),
@@ -224,6 +272,8 @@ export class FileResolver {
     this.#roots.clear();
     this.#realRoots.clear();
     this.#types.clear();
+    this.#extensions.clear();
+    this.#rootObjects.clear();
   }
 }
 

@@ -65,6 +65,62 @@ describe('HTTPHeaders', () => {
     expect(headers.size).toBe(5);
   });
 
+  it('answers the same before and after its map is built (short heads are scanned)', () => {
+    const raw = [
+      'Host',
+      'a',
+      'X-At@',
+      '1',
+      'x-at`',
+      '2',
+      'Cookie',
+      'a=1',
+      'COOKIE',
+      'b=2',
+      'Keep-Alive',
+      'k',
+      'E',
+      '',
+    ];
+    const questions = [
+      'host',
+      'HoSt',
+      'x-at@',
+      'X-AT`',
+      'x-at',
+      'cookie',
+      'e',
+      'E',
+      'f',
+      '\u212aeep-alive',
+      '',
+    ];
+    const scanned = new HTTPHeaders(raw);
+    const answers = questions.map((name) => [scanned.get(name), scanned.has(name)]);
+    // `@` and a backquote differ in the case bit only: they are not the same letter in two cases.
+    expect(answers.slice(0, 4)).toEqual([
+      ['a', true],
+      ['a', true],
+      ['1', true],
+      ['2', true],
+    ]);
+    expect(answers[5]).toEqual(['a=1; b=2', true]);
+    // An empty value is present; the Kelvin sign lower-cases to `k`, as the map's toLowerCase has it.
+    expect(answers[6]).toEqual(['', true]);
+    expect(answers[9]).toEqual(['k', true]);
+    const mapped = new HTTPHeaders(raw);
+    mapped.keys();
+    expect(questions.map((name) => [mapped.get(name), mapped.has(name)])).toEqual(answers);
+  });
+
+  it('looks up a long head (more lines than it scans) the same way', () => {
+    const raw = Array.from({ length: 40 }, (_, index) => [`X-${index}`, `v${index}`]).flat();
+    const headers = new HTTPHeaders([...raw, 'x-3', 'again']);
+    expect(headers.get('x-3')).toBe('v3, again');
+    expect(headers.get('X-39')).toBe('v39');
+    expect(headers.has('x-40')).toBe(false);
+  });
+
   it('iterates lines as received', () => {
     expect([...headers][1]).toEqual(['Accept', 'text/html']);
     expect(headers.toString()).toBe('Host: a\nAccept: text/html\naccept: */*\nCookie: a=1\ncookie: b=2\n\n');
