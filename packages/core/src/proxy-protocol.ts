@@ -18,7 +18,9 @@ import type { ConnectionInfo } from './listener.js';
  */
 let proxyProtocolJs: typeof import('proxy-protocol-js') | undefined;
 function parser(): typeof import('proxy-protocol-js') {
-  proxyProtocolJs ??= createRequire(import.meta.url)('proxy-protocol-js') as typeof import('proxy-protocol-js');
+  proxyProtocolJs ??= createRequire(import.meta.url)(
+    'proxy-protocol-js',
+  ) as typeof import('proxy-protocol-js');
   return proxyProtocolJs;
 }
 
