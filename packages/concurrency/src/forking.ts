@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { availableParallelism } from 'node:os';
+import type { Duplex } from 'node:stream';
 import { decodeMessage, encodeMessage } from './child-channel.js';
 import { workerEntry } from './entry.js';
 import { createError, deserializeError } from './errors.js';
@@ -206,6 +207,11 @@ export class ForkingDispatcher extends PoolDispatcher<ChildSlot> {
         request.head === undefined || request.head.length === 0
           ? { t: 'conn', id: job.id, info: request.info }
           : { t: 'conn', id: job.id, info: request.info, head: request.head.toString('base64') };
+      // Node tracks a socket its net.Server accepted across the processes it is sent to: a socket list
+      // per child and a close listener per socket there, a message to every child that ever got one
+      // when the server closes, and a connection taken off the server's count here as well as by the
+      // destroy() below. srv counts and closes its connections itself: hand over the bare handle.
+      (socket as Duplex & { server?: unknown }).server = null;
       slot.child.send(message, socket as never, {}, (error) => {
         if (error) fail(error);
         // The handle now belongs to the child; the parent's socket object is an empty shell that Node

@@ -4,17 +4,25 @@
  * tests use to send real headers); this module only frames it (how many bytes belong to it), decides
  * whom to believe, and turns the result into a {@link ConnectionInfo}.
  */
+import { createRequire } from 'node:module';
 import { BlockList, isIP, type Socket } from 'node:net';
-import {
-  Command,
-  IPv4ProxyAddress,
-  IPv6ProxyAddress,
-  V1ProxyProtocol,
-  V2ProxyProtocol,
-} from 'proxy-protocol-js';
+import type { V1ProxyProtocol, V2ProxyProtocol } from 'proxy-protocol-js';
 import type { SocketAddress } from './address.js';
 import { createError } from './errors.js';
 import type { ConnectionInfo } from './listener.js';
+
+/**
+ * `proxy-protocol-js`, loaded the first time a header is parsed. Loading it (a CommonJS package of
+ * some twenty files) costs every process that imports @srv/core about 20 ms of CPU at start, and only
+ * a listener with `proxyProtocol` needs it: forking children, CLI runs and most servers never do.
+ */
+let proxyProtocolJs: typeof import('proxy-protocol-js') | undefined;
+function parser(): typeof import('proxy-protocol-js') {
+  proxyProtocolJs ??= createRequire(import.meta.url)(
+    'proxy-protocol-js',
+  ) as typeof import('proxy-protocol-js');
+  return proxyProtocolJs;
+}
 
 /** Who may send a PROXY header when none is configured: the loopback addresses. */
 export const defaultTrustedProxies: readonly string[] = Object.freeze(['127.0.0.0/8', '::1/128']);
@@ -115,6 +123,7 @@ function ipv6Text(bytes: readonly number[]): string {
  * allow (such a connection is closed unanswered, so there is nobody to tell why).
  */
 export function parseProxyHeader(header: Buffer): ProxyHeader | undefined {
+  const { Command, IPv4ProxyAddress, IPv6ProxyAddress, V1ProxyProtocol, V2ProxyProtocol } = parser();
   if (header[0] === 0x50) {
     const line = header.toString('latin1');
     // UNKNOWN: the proxy could not tell; the spec says to use the connection's own addresses.
