@@ -28,15 +28,24 @@ if (process.argv[2] === 'child') {
     server.emit('connection', socket);
   });
   process.on('disconnect', () => process.exit(0));
+  // Only now can a handed socket be received (one sent before the listener exists would be lost).
+  process.send?.({ t: 'ready' });
 } else {
   const children = Array.from({ length: Number(process.env.WORKERS ?? 4) }, () =>
     fork(new URL(import.meta.url).pathname, ['child'], { serialization: 'json' }),
   );
-  const idle = [...children];
+  const idle = [];
   const queue = [];
   const give = (child, socket) => child.send({ t: 'conn' }, socket, () => socket.destroy());
+  let ready = 0;
+  let markReady;
+  const everyoneReady = new Promise((resolve) => {
+    markReady = resolve;
+  });
   for (const child of children) {
-    child.on('message', () => {
+    // 'ready' once, then 'done' after each connection: either way the child is free.
+    child.on('message', (message) => {
+      if (message?.t === 'ready' && ++ready === children.length) markReady();
       const next = queue.shift();
       if (next) give(child, next);
       else idle.push(child);
@@ -48,6 +57,8 @@ if (process.argv[2] === 'child') {
     if (child) give(child, socket);
     else queue.push(socket);
   });
+  // Listens once every child can take a connection, as srv's forking() starts its children before ready.
+  await everyoneReady;
   server.listen(Number(process.env.PORT), '127.0.0.1');
   process.once('SIGTERM', () => {
     for (const child of children) child.kill('SIGKILL');
