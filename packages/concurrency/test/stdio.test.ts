@@ -43,7 +43,9 @@ describe('a worker thread printing', () => {
     const [, port] = await stdout.until(/^\{"port":(\d+)\}\n/);
 
     const socket = connect(Number(port), '127.0.0.1');
-    onTestFinished(() => socket.destroy());
+    onTestFinished(() => {
+      socket.destroy();
+    });
     socket.setEncoding('utf8');
     socket.write('go\n');
     let answer = '';
