@@ -53,6 +53,10 @@ try {
       case 'datagram':
         runtime.serveDatagram(message.id, message.data, message.local, message.remote);
         break;
+      case 'ping':
+        // A stalled pool asks whether this thread's event loop turns (see `stallGrowth`).
+        batch.sendLast({ t: 'pong', busy: 0 });
+        break;
       case 'shutdown':
         runtime.shutdown();
         break;

@@ -45,16 +45,16 @@ interface ThreadSlot extends PoolWorker {
   readonly router: MuxRouter;
   /** What this thread is told in one turn goes as one message (see batch.ts). */
   readonly batch: MessageBatch<ToWorker>;
-  /** The thread's event-loop figures when it got its current request, and when that was. */
+  /** The thread's event-loop figures when it got its current request. */
   jobLoop: EventLoopUtilization | undefined;
-  jobStart: number;
-  /** The figures at the pool's last look at this thread (see `stallGrowth`). */
-  lastLoop: EventLoopUtilization | undefined;
+  /** When the pool pinged this busy thread (0: not pinged), and whether it answered since. */
+  pingedAt: number;
+  answered: boolean;
 }
 
 const cores = availableParallelism();
-/** A thread whose event loop has not turned for this long since it got its request is blocked. */
-const blockedAfter = 2 * stallMs;
+/** A busy thread that has not answered a ping for this long is blocked. */
+const pingTimeout = 2 * stallMs;
 /** A thread whose event loop was busy less than this share of the time since then is waiting. */
 const waitingBelow = 0.5;
 
@@ -127,14 +127,16 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
       idleTimer: undefined,
       exited: false,
       jobLoop: undefined,
-      jobStart: 0,
-      lastLoop: undefined,
+      pingedAt: 0,
+      answered: false,
     };
     return new Promise<ThreadSlot>((resolve, reject) => {
       let ready = false;
       const receive = (message: FromWorker) => {
         if (message.t === 'x') router.route(message);
-        else if (ready) {
+        else if (message.t === 'pong') {
+          if (slot.pingedAt !== 0) slot.answered = true;
+        } else if (ready) {
           this.onMessage(slot, message);
         } else if (message.t === 'ready') {
           ready = true;
@@ -211,36 +213,42 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
   }
 
   /**
-   * Grows only for threads that are stuck, judged from each busy thread's event loop, which this
-   * thread can read without asking (forking asks its children): one that has had its request for at
-   * least `blockedAfter` and whose loop was not idle a moment since the pool's last look blocks (`Atomics.wait`, a long
-   * computation, sync I/O); one whose loop was mostly idle waits (I/O, timers). A thread whose loop
-   * keeps turning is working, however slowly on a saturated core: starting another thread (tens of
-   * milliseconds of CPU each) would only take the CPU it needs, and spread the load over more isolates
-   * whose code stays cold (measured: `srv-demo threading` under 50 clients grew from 4 to 8 threads
-   * with the old rule, "no request finished for 50 ms"). When every busy thread is stuck, each waiting
-   * request gets a thread; otherwise one per stuck thread, and working threads get company only up to
-   * one busy thread per core.
+   * Grows only for threads that are stuck, as forking does for its children: a stalled pool pings each
+   * busy thread, which answers when its event loop turns. One that does not answer within
+   * `pingTimeout` blocks (`Atomics.wait`, a long computation, sync I/O); one that answers but whose
+   * loop was busy less than half the time since it got its request (read here, without asking) waits
+   * (I/O, timers). A thread that answers while busy is working, however slowly on a saturated core:
+   * starting another thread (tens of milliseconds of CPU each) would only take the CPU it needs, and
+   * spread the load over more isolates whose code stays cold (measured: `srv-demo threading` under 50
+   * clients grew from 4 to 8 threads with the old rule, "no request finished for 50 ms"). When every
+   * busy thread is stuck, each waiting request gets a thread; otherwise one per stuck thread, and
+   * working threads get company only up to one busy thread per core.
    */
   protected override stallGrowth(progressed: boolean, waiting: number): number | undefined {
     const now = performance.now();
     const busy = this.busyWorkers;
     let stuck = 0;
     let working = 0;
+    let asked = 0;
     for (const slot of busy) {
-      if (slot.jobLoop === undefined) continue;
-      const current = slot.worker.performance.eventLoopUtilization();
-      const previous = slot.lastLoop ?? slot.jobLoop;
-      slot.lastLoop = current;
-      if (now - slot.jobStart < blockedAfter) continue;
-      // Blocked: not a moment idle since the last look (the thread waited for its request before).
-      const recent = slot.worker.performance.eventLoopUtilization(current, previous);
-      const sinceJob = slot.worker.performance.eventLoopUtilization(current, slot.jobLoop);
-      if (recent.idle < 1 || sinceJob.utilization < waitingBelow) stuck += 1;
-      else working += 1;
+      if (slot.answered) {
+        const loop = slot.worker.performance.eventLoopUtilization(slot.jobLoop);
+        if (loop.utilization < waitingBelow) stuck += 1;
+        else working += 1;
+        slot.pingedAt = 0;
+        slot.answered = false;
+      }
+      if (slot.pingedAt === 0) {
+        if (progressed) continue;
+        slot.pingedAt = now;
+        slot.batch.sendLast({ t: 'ping' });
+        asked += 1;
+      } else if (now - slot.pingedAt >= pingTimeout) stuck += 1;
+      else asked += 1;
     }
     const wanted = stuck + Math.min(working, Math.max(0, cores - busy.length));
-    if (wanted === 0) return 0;
+    // Nobody stuck: the threads there serve the load, however slowly (a steady load stays warm).
+    if (wanted === 0) return progressed || asked === 0 ? 0 : undefined;
     // Some finish while others are stuck: the threads asked for so far are still wanted.
     if (progressed) return undefined;
     return stuck === busy.length ? waiting : Math.min(wanted, waiting);
@@ -249,9 +257,9 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
   protected setBusy(slot: ThreadSlot, busy: boolean): void {
     if (busy) {
       slot.jobLoop = slot.worker.performance.eventLoopUtilization();
-      slot.jobStart = performance.now();
     } else slot.jobLoop = undefined;
-    slot.lastLoop = undefined;
+    slot.pingedAt = 0;
+    slot.answered = false;
     // A busy thread keeps the process alive like Python's non-daemon threads; idle ones never do.
     if (busy && !this.#daemon) slot.worker.ref();
     else slot.worker.unref();

@@ -44,7 +44,7 @@ describe('threading pool growth', () => {
     // Threads busy with their requests, their event loops turning, only share the CPU with new ones.
     const cores = availableParallelism();
     const minThreads = Math.min(cores, 4);
-    const spawned = await burst(Working, minThreads, minThreads + 2, minThreads + 2, 400);
+    const spawned = await burst(Working, minThreads, minThreads + 2, minThreads + 2, 800);
     // The old rule ("no request finished for 50 ms") gave both waiting connections a thread.
     expect(spawned).toBeLessThanOrEqual(Math.max(0, cores - minThreads));
   });
