@@ -33,6 +33,13 @@ export const httpHello = defineGroup({
         warmup: 3,
       };
     }),
+    // Not a goal's anchor: what threads on Node reach here with nothing of srv (node:http parsing in the
+    // main thread, the parsed head posted to a free worker of 2, its structured answer written back).
+    anchor('node-thread-pool', 'raw node: node:http + 2 worker threads, structured messages', (ctx) => ({
+      server: ctx.node('node-thread-pool.mjs', { PAGE: 'hello', WORKERS: '2' }),
+      readyLine: /^ready$/,
+      note: 'node:http in the main thread; {method,url,headers} posted to a free worker (2, srv’s default minThreads), {status,headers,body} posted back and written there',
+    })),
     anchor('node-http', 'raw node:http', (ctx) => ({ server: ctx.node('node-http-hello.mjs', keepAlive) }), {
       memory: true,
     }),
@@ -47,6 +54,10 @@ export const httpHello = defineGroup({
     // Context, not a goal: Python's speed moves with the machine, and raw Node's ratio to it too.
     { of: 'srv-http', to: 'python-http' },
     { of: 'srv-http-threading', to: 'python-http' },
+    { of: 'srv-http-threading', to: 'srv-http', goal: { min: 0.4 } },
+    // Context: the substrate's own ratio, and srv's threading path against it.
+    { of: 'node-thread-pool', to: 'srv-http' },
+    { of: 'srv-http-threading', to: 'node-thread-pool' },
     { of: 'fastify', to: 'node-http' },
   ],
 });

@@ -31,7 +31,7 @@ export type ToWorker =
   | MuxEnvelope
   | { readonly t: 'shutdown' }
   | { readonly t: 'stop' }
-  /** Forking: is your event loop turning? (a stalled pool asks its busy children) */
+  /** Is your event loop turning? (a stalled pool asks its busy children or threads) */
   | { readonly t: 'ping' };
 
 /** What a worker tells its primary. */

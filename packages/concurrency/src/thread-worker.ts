@@ -7,10 +7,15 @@ import { serializeError, type WorkerIdentity, workerMarker } from './protocol.js
 import type { RelayPort } from './relay.js';
 import { RelayedSocket } from './relayed-socket.js';
 import { WorkerRuntime } from './worker-runtime.js';
+import { writeDirectly } from './worker-stdio.js';
 
 const data = workerData as ThreadWorkerData;
 const port = parentPort!;
 (globalThis as Record<symbol, WorkerIdentity>)[workerMarker] = { kind: 'thread', name: data.name };
+// Lines printed here (handlers' console.log, the access log) go to the descriptors, not through the
+// main thread (see worker-stdio.ts).
+writeDirectly(process.stdout, 1);
+writeDirectly(process.stderr, 2);
 
 // Everything this thread says in one turn goes as one message (see batch.ts).
 const batch = new MessageBatch<FromWorker>((message, transfer) => port.postMessage(message, transfer));
@@ -47,6 +52,10 @@ try {
         break;
       case 'datagram':
         runtime.serveDatagram(message.id, message.data, message.local, message.remote);
+        break;
+      case 'ping':
+        // A stalled pool asks whether this thread's event loop turns (see `stallGrowth`).
+        batch.sendLast({ t: 'pong', busy: 0 });
         break;
       case 'shutdown':
         runtime.shutdown();
