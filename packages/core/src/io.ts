@@ -143,8 +143,15 @@ export class LineReader implements AsyncIterable<Buffer> {
   }
 
   #take(length: number): Buffer {
-    const result = this.#buffer.subarray(0, length);
-    this.#buffer = this.#buffer.subarray(length);
+    const buffer = this.#buffer;
+    // All of it (a one-line request, the usual case): no views to make.
+    if (length === buffer.length) {
+      this.#buffer = empty;
+      if (this.#source?.isPaused()) this.#source.resume();
+      return buffer;
+    }
+    const result = buffer.subarray(0, length);
+    this.#buffer = buffer.subarray(length);
     if (this.#buffer.length < this.#highWaterMark && this.#source?.isPaused()) this.#source.resume();
     return result;
   }
@@ -159,8 +166,10 @@ export class LineReader implements AsyncIterable<Buffer> {
     const max = limit ?? this.maxLineLength;
     let searched = 0;
     for (;;) {
-      const end = Math.min(this.#buffer.length, max);
-      const index = this.#buffer.subarray(0, end).indexOf(newline, searched);
+      const buffer = this.#buffer;
+      const end = Math.min(buffer.length, max);
+      // A view only to keep the search within `max`: none when the whole buffer is within it.
+      const index = (end === buffer.length ? buffer : buffer.subarray(0, end)).indexOf(newline, searched);
       if (index !== -1) return this.#take(index + 1);
       searched = end;
       if (this.#buffer.length >= max) {
