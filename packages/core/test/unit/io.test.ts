@@ -15,6 +15,19 @@ describe('LineReader', () => {
     expect((await reader.readline()).length).toBe(0);
   });
 
+  it('a chunk that is exactly one line, then lines past maxLineLength in one chunk', async () => {
+    const source = new PassThrough();
+    const reader = new LineReader(source, { maxLineLength: 8 });
+    source.write('seconds\n');
+    expect(String(await reader.readline())).toBe('seconds\n');
+    expect(reader.bufferedLength).toBe(0);
+    source.write('ab\ncdefghijkl\n');
+    expect(String(await reader.readline())).toBe('ab\n');
+    const error = await reader.readline().catch((caught: unknown) => caught);
+    expect(isSrvError(error, 'SRV_ERR_LINE_TOO_LONG')).toBe(true);
+    source.end();
+  });
+
   it('a second reader on the same stream sees the same bytes as the first', async () => {
     const source = new PassThrough();
     const one = new LineReader(source);
