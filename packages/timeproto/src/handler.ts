@@ -34,7 +34,7 @@ export interface TimeHandlerOptions {
   interactive?: boolean;
   /** Longest request line in bytes, line ending included; a longer one gets an error line and the connection closes. Default 1024. */
   maxLineLength?: number;
-  /** Milliseconds a connection may stay silent before it is closed; 0 = never. Default 30000. */
+  /** Milliseconds a connection may stay silent before it is closed (up to a quarter more); 0 = never. Default 30000. */
   idleTimeout?: number;
   /** Log `[time] -- connected from:<addr>` for each connection (info level). Default true. */
   logConnections?: boolean;

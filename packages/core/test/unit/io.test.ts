@@ -45,6 +45,27 @@ describe('LineReader', () => {
     expect(source.destroyed).toBe(true);
   });
 
+  it('readers sharing a timeout: one fed in time is left alone, one left waiting fails after the timeout', async () => {
+    const fed = new PassThrough();
+    const silent = new PassThrough();
+    const fedReader = new LineReader(fed, { timeout: 100 });
+    const silentReader = new LineReader(silent, { timeout: 100 });
+    const started = performance.now();
+    const fedLine = fedReader.readline();
+    const failed = silentReader.readline().catch((caught: unknown) => caught);
+    setTimeout(() => fed.write('in time\n'), 20);
+    expect(String(await fedLine)).toBe('in time\n');
+    const error = await failed;
+    const waited = performance.now() - started;
+    expect(isSrvError(error, 'SRV_ERR_TIMEOUT')).toBe(true);
+    expect(waited).toBeGreaterThanOrEqual(95);
+    expect(waited).toBeLessThan(1000);
+    expect(silent.destroyed).toBe(true);
+    expect(fed.destroyed).toBe(false);
+    fed.end();
+    expect((await fedReader.readline()).length).toBe(0);
+  });
+
   it('passes a stream error to the waiting read', async () => {
     const source = new PassThrough();
     const reader = new LineReader(source);
