@@ -13,10 +13,55 @@ type Keyed = Readable & { [readerKey]?: LineReader };
 export interface LineReaderOptions {
   /** Longest line `readline()` (without a limit) and line iteration accept, in bytes. Default 65536. */
   maxLineLength?: number;
-  /** Milliseconds a read may wait for data before failing with `SRV_ERR_TIMEOUT`; 0 = never. */
+  /** Milliseconds a read may wait for data before failing with `SRV_ERR_TIMEOUT` (at most a quarter more); 0 = never. */
   timeout?: number;
   /** Bytes buffered before the source is paused (backpressure). Default 65536. */
   highWaterMark?: number;
+}
+
+/**
+ * The waiting reads of every {@link LineReader} with one timeout value, under one timer: a waiting read
+ * is a map entry, and the timer runs every quarter of the timeout while any read waits. A timer armed
+ * and cleared per read costs more, and on a one-line protocol every connection makes such a read. A read
+ * fails after its timeout, at most a quarter of it later.
+ */
+class ReadTimeouts<T> {
+  readonly #tickMs: number;
+  readonly #expire: (reader: T) => void;
+  /** Each waiting reader and the tick at which its read fails. */
+  readonly #waiting = new Map<T, number>();
+  #ticks = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(timeout: number, expire: (reader: T) => void) {
+    this.#tickMs = Math.max(1, timeout / 4);
+    this.#expire = expire;
+  }
+
+  add(reader: T): void {
+    // Five ticks from now: more than four quarters of the timeout, at most five.
+    this.#waiting.set(reader, this.#ticks + 5);
+    if (this.#timer !== undefined) return;
+    this.#timer = setInterval(() => this.#sweep(), this.#tickMs);
+    this.#timer.unref();
+  }
+
+  delete(reader: T): void {
+    this.#waiting.delete(reader);
+  }
+
+  #sweep(): void {
+    this.#ticks += 1;
+    for (const [reader, deadline] of this.#waiting) {
+      if (this.#ticks < deadline) continue;
+      this.#waiting.delete(reader);
+      this.#expire(reader);
+    }
+    if (this.#waiting.size === 0) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+  }
 }
 
 /**
@@ -34,11 +79,26 @@ export class LineReader implements AsyncIterable<Buffer> {
   #error: Error | undefined;
   #attached = false;
   #wake: (() => void) | undefined;
+  /** The shared timer of this reader's timeout (undefined: no timeout). */
+  readonly #timeouts: ReadTimeouts<LineReader> | undefined;
+
+  /** One {@link ReadTimeouts} per timeout value, shared by every reader with that value. */
+  static readonly #timeoutsByValue = new Map<number, ReadTimeouts<LineReader>>();
+
+  static #timeoutsOf(timeout: number): ReadTimeouts<LineReader> {
+    let timeouts = LineReader.#timeoutsByValue.get(timeout);
+    if (timeouts === undefined) {
+      timeouts = new ReadTimeouts<LineReader>(timeout, (reader) => reader.#timedOut());
+      LineReader.#timeoutsByValue.set(timeout, timeouts);
+    }
+    return timeouts;
+  }
 
   /** Reads from a stream, or from a fixed buffer (a datagram) when given one. */
   constructor(source: Readable | Buffer, options: LineReaderOptions = {}) {
     this.maxLineLength = options.maxLineLength ?? 65536;
     this.#timeout = options.timeout ?? 0;
+    this.#timeouts = this.#timeout > 0 ? LineReader.#timeoutsOf(this.#timeout) : undefined;
     this.#highWaterMark = Math.max(options.highWaterMark ?? 65536, this.maxLineLength + 1);
     if (Buffer.isBuffer(source)) {
       this.#source = undefined;
@@ -124,27 +184,34 @@ export class LineReader implements AsyncIterable<Buffer> {
     if (this.#ended) return settled;
     this.#source?.resume();
     return new Promise<void>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
+      const timeouts = this.#timeouts;
       this.#wake = () => {
-        if (timer) clearTimeout(timer);
+        timeouts?.delete(this);
         if (this.#error) reject(this.#error);
         else resolve();
       };
-      if (this.#timeout > 0) {
-        timer = setTimeout(() => {
-          const error = createError('SRV_ERR_TIMEOUT', `no data for ${this.#timeout} ms`);
-          this.#error = error;
-          this.#wake = undefined;
-          this.#source?.destroy();
-          reject(error);
-        }, this.#timeout);
-      }
+      timeouts?.add(this);
     });
   }
 
+  /** The read waited past the timeout: it fails with `SRV_ERR_TIMEOUT` and the source is destroyed. */
+  #timedOut(): void {
+    if (this.#wake === undefined) return;
+    this.#error = createError('SRV_ERR_TIMEOUT', `no data for ${this.#timeout} ms`);
+    this.#wakeUp();
+    this.#source?.destroy();
+  }
+
   #take(length: number): Buffer {
-    const result = this.#buffer.subarray(0, length);
-    this.#buffer = this.#buffer.subarray(length);
+    const buffer = this.#buffer;
+    // All of it (a one-line request, the usual case): no views to make.
+    if (length === buffer.length) {
+      this.#buffer = empty;
+      if (this.#source?.isPaused()) this.#source.resume();
+      return buffer;
+    }
+    const result = buffer.subarray(0, length);
+    this.#buffer = buffer.subarray(length);
     if (this.#buffer.length < this.#highWaterMark && this.#source?.isPaused()) this.#source.resume();
     return result;
   }
@@ -159,8 +226,10 @@ export class LineReader implements AsyncIterable<Buffer> {
     const max = limit ?? this.maxLineLength;
     let searched = 0;
     for (;;) {
-      const end = Math.min(this.#buffer.length, max);
-      const index = this.#buffer.subarray(0, end).indexOf(newline, searched);
+      const buffer = this.#buffer;
+      const end = Math.min(buffer.length, max);
+      // A view only to keep the search within `max`: none when the whole buffer is within it.
+      const index = (end === buffer.length ? buffer : buffer.subarray(0, end)).indexOf(newline, searched);
       if (index !== -1) return this.#take(index + 1);
       searched = end;
       if (this.#buffer.length >= max) {

@@ -34,7 +34,7 @@ import { type ConnectionInfo, type StreamListener, wrapTls } from './listener.js
 import { type Logger, stderrLogger } from './logger.js';
 import { RequestQueue } from './request-queue.js';
 import { type BaseServerOptions, type ServerStatics, withStaticDefaults } from './server-options.js';
-import { closeOnAbort, drainThenDestroy, trackJob } from './shutdown.js';
+import { closeOnAbort, drainThenDestroy, JobCounter } from './shutdown.js';
 import { describeServerForWorker, type WorkerServerSpec } from './worker-spec.js';
 
 const settledPromise: Promise<void> = Promise.resolve();
@@ -85,7 +85,7 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
     this.shutdownRequest(request.request as Req, request);
     return settledPromise;
   };
-  readonly #inFlight = new Set<Promise<void>>();
+  readonly #inFlight = new JobCounter();
   readonly #attached: boolean;
   #secureContext: tls.SecureContext | undefined;
   #serving = false;
@@ -236,17 +236,20 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
 
   /** Processes a request and tracks it until it is over (never rejects). */
   #start(request: ServerRequest): Promise<void> {
-    const job = this.#process(request);
-    trackJob(this.#inFlight, job);
-    return job;
+    this.#inFlight.begin();
+    return this.#process(request);
   }
 
+  /** The job of one request; ends its count in {@link #inFlight} when it is over. */
   async #process(request: ServerRequest): Promise<void> {
     const req = request.request as Req;
     const client = request.info.remote;
     // A connection that closed while it waited for the server (before serveForever, or for a
     // handleRequest call) is no request: no verifyRequest, no handler.
-    if (request.kind === 'stream' && request.request.destroyed) return;
+    if (request.kind === 'stream' && request.request.destroyed) {
+      this.#inFlight.end();
+      return;
+    }
     try {
       this.emit('request', request.info);
       // In attach mode the owner that accepted the connection (threading's or forking's primary) has
@@ -263,6 +266,8 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
     } catch (error) {
       this.handleError(req, client, error);
       this.shutdownRequest(req, request);
+    } finally {
+      this.#inFlight.end();
     }
   }
 

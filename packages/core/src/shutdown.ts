@@ -1,13 +1,36 @@
 /** Helpers of a server's shutdown. */
 import type { Duplex } from 'node:stream';
 
-/** Holds `job` in `inFlight` until it settles (what `shutdown()` waits for). */
-export function trackJob(inFlight: Set<Promise<void>>, job: Promise<void>): void {
-  inFlight.add(job);
-  const forget = () => {
-    inFlight.delete(job);
-  };
-  job.then(forget, forget);
+/**
+ * Counts the jobs in flight (what `shutdown()` waits for): `begin()` when one starts, `end()` when it
+ * is over. A counter rather than a set of promises: no closure, derived promise or set entry per
+ * request, which on a one-request-per-connection protocol is work every connection pays.
+ */
+export class JobCounter {
+  #running = 0;
+  readonly #waiters: Array<() => void> = [];
+
+  /** Jobs started and not over. */
+  get size(): number {
+    return this.#running;
+  }
+
+  begin(): void {
+    this.#running += 1;
+  }
+
+  end(): void {
+    this.#running -= 1;
+    if (this.#running === 0 && this.#waiters.length > 0) {
+      for (const wake of this.#waiters.splice(0)) wake();
+    }
+  }
+
+  /** Resolves once no job is running (at once when none is). */
+  idle(): Promise<void> {
+    if (this.#running === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#waiters.push(resolve));
+  }
 }
 
 /**
@@ -17,7 +40,7 @@ export function trackJob(inFlight: Set<Promise<void>>, job: Promise<void>): void
  * last second.
  */
 export async function drainThenDestroy(
-  inFlight: ReadonlySet<Promise<void>>,
+  inFlight: JobCounter,
   connections: ReadonlySet<Duplex>,
   drainDispatcher: () => Promise<void>,
   graceMs: number,
@@ -28,7 +51,7 @@ export async function drainThenDestroy(
     timer = setTimeout(() => resolve('deadline'), graceMs);
   });
   const drained = (async () => {
-    while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    await inFlight.idle();
     await drainDispatcher();
   })();
   const outcome = await Promise.race([drained.then(() => 'drained' as const), deadline]);

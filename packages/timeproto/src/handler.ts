@@ -34,7 +34,7 @@ export interface TimeHandlerOptions {
   interactive?: boolean;
   /** Longest request line in bytes, line ending included; a longer one gets an error line and the connection closes. Default 1024. */
   maxLineLength?: number;
-  /** Milliseconds a connection may stay silent before it is closed; 0 = never. Default 30000. */
+  /** Milliseconds a connection may stay silent before it is closed (up to a quarter more); 0 = never. Default 30000. */
   idleTimeout?: number;
   /** Log `[time] -- connected from:<addr>` for each connection (info level). Default true. */
   logConnections?: boolean;
@@ -160,14 +160,22 @@ export class TimeRequestHandler<S = unknown> extends StreamRequestHandler<S> {
     if (this.settings.logConnections) this.logMessage(`connected from:${formatClient(this.clientAddress)}`);
     const { interactive } = this.settings;
     for (;;) {
-      const line = await this.#readRequest();
+      // One frame per request line: the read's error handling is inline, not in an async helper.
+      let line: Buffer | undefined;
+      try {
+        line = await this.rfile.readline();
+      } catch (error) {
+        line = await this.#readFailed(error);
+      }
       if (line === undefined) return;
       const word = line.toString('utf8').trim();
       if (interactive) {
         if (line.length === 0 || word.toLowerCase() === 'quit') return;
         if (word === '') continue;
       }
-      await this.wfile.write(this.answer(word));
+      // The answer fits the socket's buffer (the usual case): nothing to wait for.
+      const full = this.wfile.tryWrite(this.answer(word));
+      if (full !== undefined) await full;
       if (!interactive) return;
     }
   }
@@ -183,18 +191,14 @@ export class TimeRequestHandler<S = unknown> extends StreamRequestHandler<S> {
     logLine(this, message);
   }
 
-  /** The next line; undefined when the connection is to be closed (line too long or idle). */
-  async #readRequest(): Promise<Buffer | undefined> {
-    try {
-      return await this.rfile.readline();
-    } catch (error) {
-      if (isSrvError(error, 'SRV_ERR_LINE_TOO_LONG')) {
-        await this.wfile.write(lineTooLongMessage(this.settings.maxLineLength));
-        return undefined;
-      }
-      if (isSrvError(error, 'SRV_ERR_TIMEOUT')) return undefined;
-      throw error;
+  /** A failed read: undefined when the connection is to be closed (line too long or idle), else rethrown. */
+  async #readFailed(error: unknown): Promise<undefined> {
+    if (isSrvError(error, 'SRV_ERR_LINE_TOO_LONG')) {
+      await this.wfile.write(lineTooLongMessage(this.settings.maxLineLength));
+      return undefined;
     }
+    if (isSrvError(error, 'SRV_ERR_TIMEOUT')) return undefined;
+    throw error;
   }
 }
 

@@ -15,6 +15,19 @@ describe('LineReader', () => {
     expect((await reader.readline()).length).toBe(0);
   });
 
+  it('a chunk that is exactly one line, then lines past maxLineLength in one chunk', async () => {
+    const source = new PassThrough();
+    const reader = new LineReader(source, { maxLineLength: 8 });
+    source.write('seconds\n');
+    expect(String(await reader.readline())).toBe('seconds\n');
+    expect(reader.bufferedLength).toBe(0);
+    source.write('ab\ncdefghijkl\n');
+    expect(String(await reader.readline())).toBe('ab\n');
+    const error = await reader.readline().catch((caught: unknown) => caught);
+    expect(isSrvError(error, 'SRV_ERR_LINE_TOO_LONG')).toBe(true);
+    source.end();
+  });
+
   it('a second reader on the same stream sees the same bytes as the first', async () => {
     const source = new PassThrough();
     const one = new LineReader(source);
@@ -30,6 +43,27 @@ describe('LineReader', () => {
     const error = await reader.readline().catch((caught: unknown) => caught);
     expect(isSrvError(error, 'SRV_ERR_TIMEOUT')).toBe(true);
     expect(source.destroyed).toBe(true);
+  });
+
+  it('readers sharing a timeout: one fed in time is left alone, one left waiting fails after the timeout', async () => {
+    const fed = new PassThrough();
+    const silent = new PassThrough();
+    const fedReader = new LineReader(fed, { timeout: 100 });
+    const silentReader = new LineReader(silent, { timeout: 100 });
+    const started = performance.now();
+    const fedLine = fedReader.readline();
+    const failed = silentReader.readline().catch((caught: unknown) => caught);
+    setTimeout(() => fed.write('in time\n'), 20);
+    expect(String(await fedLine)).toBe('in time\n');
+    const error = await failed;
+    const waited = performance.now() - started;
+    expect(isSrvError(error, 'SRV_ERR_TIMEOUT')).toBe(true);
+    expect(waited).toBeGreaterThanOrEqual(95);
+    expect(waited).toBeLessThan(1000);
+    expect(silent.destroyed).toBe(true);
+    expect(fed.destroyed).toBe(false);
+    fed.end();
+    expect((await fedReader.readline()).length).toBe(0);
   });
 
   it('passes a stream error to the waiting read', async () => {
