@@ -1,11 +1,11 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { availableParallelism } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { decodeMessage, encodeMessage } from './child-channel.js';
 import { workerEntry } from './entry.js';
 import { createError, deserializeError } from './errors.js';
-import { checkLimits, closeRequest, PoolDispatcher, type PoolJob, type PoolWorker, stallMs } from './pool.js';
+import { checkLimits, closeRequest, PoolDispatcher, type PoolJob, type PoolWorker } from './pool.js';
 import { childNameVariable, type FromWorker, type ToWorker } from './protocol.js';
+import { judgeStall } from './stall.js';
 
 /** Options of {@link forking}. Python's `ForkingMixIn` fields, plus the pool's limits. */
 export interface ForkingOptions {
@@ -37,13 +37,6 @@ interface ChildSlot extends PoolWorker {
   answered: boolean;
   busy: number;
 }
-
-/** Cores this process may run on. */
-const cores = availableParallelism();
-/** How long a busy child may take to answer a ping before it counts as blocked (milliseconds). */
-const pingTimeout = 2 * stallMs;
-/** Below this share of busy event loop, a child is waiting on its request (I/O, timers), not working. */
-const waitingBelow = 0.5;
 
 let childCounter = 0;
 
@@ -153,40 +146,14 @@ export class ForkingDispatcher extends PoolDispatcher<ChildSlot> {
   /**
    * A pool whose children finish nothing for a while is not always stalled: children that have just
    * started serve their first requests slowly (none of their code is compiled yet), and starting more
-   * then takes the CPU they need. So a stalled pool asks its busy children, through their event loops:
-   * one whose handler blocks (Python's `time.sleep`, a long computation) cannot answer, and one whose
-   * handler waits (I/O, timers) answers with an event loop mostly idle; more children serve the waiting
-   * requests meanwhile. Children busy working get company only up to one per core: beyond, a new child
-   * shares their CPU. When every busy child is stuck, each waiting request gets a child (up to the
-   * maximum); otherwise one per stuck child.
+   * then takes the CPU they need. So a stalled pool asks its busy children (see stall.ts); a child
+   * answers with how busy its event loop has been with its connection.
    */
   protected override stallGrowth(progressed: boolean, waiting: number): number | undefined {
-    const now = performance.now();
-    const busy = this.busyWorkers;
-    let stuck = 0;
-    let working = 0;
-    let asked = 0;
-    for (const slot of busy) {
-      if (slot.answered) {
-        if (slot.busy < waitingBelow) stuck += 1;
-        else working += 1;
-        slot.pingedAt = 0;
-        slot.answered = false;
-      }
-      if (slot.pingedAt === 0) {
-        if (progressed) continue;
-        slot.pingedAt = now;
-        this.post(slot, { t: 'ping' });
-        asked += 1;
-      } else if (now - slot.pingedAt >= pingTimeout) stuck += 1;
-      else asked += 1;
-    }
-    const wanted = stuck + Math.min(working, Math.max(0, cores - busy.length));
-    // Nobody stuck: the children there serve the load, however slowly (a steady load stays warm).
-    if (wanted === 0) return progressed || asked === 0 ? 0 : undefined;
-    // Some finish while others are stuck: the children asked for so far are still wanted.
-    if (progressed) return undefined;
-    return stuck === busy.length ? waiting : Math.min(wanted, waiting);
+    return judgeStall(this.busyWorkers, progressed, waiting, {
+      loopBusy: (slot) => slot.busy,
+      ping: (slot) => this.post(slot, { t: 'ping' }),
+    });
   }
 
   protected send(slot: ChildSlot, job: PoolJob): void {

@@ -1,13 +1,13 @@
-import { availableParallelism } from 'node:os';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { MessageBatch, unbatch } from './batch.js';
 import { workerEntry } from './entry.js';
 import { createError, deserializeError } from './errors.js';
 import { MuxRouter } from './mux-port.js';
-import { checkLimits, PoolDispatcher, type PoolJob, type PoolWorker, stallMs } from './pool.js';
+import { checkLimits, PoolDispatcher, type PoolJob, type PoolWorker } from './pool.js';
 import type { FromWorker, ThreadWorkerData, ToWorker } from './protocol.js';
 import { defaultRelayWindow, exchangeHead, isExchange, type RelayPort, relaySocket } from './relay.js';
+import { judgeStall } from './stall.js';
 
 /** Options of {@link threading}. Python's `ThreadingMixIn` fields, plus the pool's limits. */
 export interface ThreadingOptions {
@@ -51,12 +51,6 @@ interface ThreadSlot extends PoolWorker {
   pingedAt: number;
   answered: boolean;
 }
-
-const cores = availableParallelism();
-/** A busy thread that has not answered a ping for this long is blocked. */
-const pingTimeout = 2 * stallMs;
-/** A thread whose event loop was busy less than this share of the time since then is waiting. */
-const waitingBelow = 0.5;
 
 let threadCounter = 0;
 
@@ -213,45 +207,15 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
   }
 
   /**
-   * Grows only for threads that are stuck, as forking does for its children: a stalled pool pings each
-   * busy thread, which answers when its event loop turns. One that does not answer within
-   * `pingTimeout` blocks (`Atomics.wait`, a long computation, sync I/O); one that answers but whose
-   * loop was busy less than half the time since it got its request (read here, without asking) waits
-   * (I/O, timers). A thread that answers while busy is working, however slowly on a saturated core:
-   * starting another thread (tens of milliseconds of CPU each) would only take the CPU it needs, and
-   * spread the load over more isolates whose code stays cold (measured: `srv-demo threading` under 50
-   * clients grew from 4 to 8 threads with the old rule, "no request finished for 50 ms"). When every
-   * busy thread is stuck, each waiting request gets a thread; otherwise one per stuck thread, and
-   * working threads get company only up to one busy thread per core.
+   * Grows only for threads that are stuck, as forking does for its children (see stall.ts); how busy a
+   * thread's event loop has been is read here from its figures, the ping tells a blocked thread. Measured: `srv-demo threading` under 50 clients
+   * grew from 4 to 8 threads with the old rule ("no request finished for 50 ms").
    */
   protected override stallGrowth(progressed: boolean, waiting: number): number | undefined {
-    const now = performance.now();
-    const busy = this.busyWorkers;
-    let stuck = 0;
-    let working = 0;
-    let asked = 0;
-    for (const slot of busy) {
-      if (slot.answered) {
-        const loop = slot.worker.performance.eventLoopUtilization(slot.jobLoop);
-        if (loop.utilization < waitingBelow) stuck += 1;
-        else working += 1;
-        slot.pingedAt = 0;
-        slot.answered = false;
-      }
-      if (slot.pingedAt === 0) {
-        if (progressed) continue;
-        slot.pingedAt = now;
-        slot.batch.sendLast({ t: 'ping' });
-        asked += 1;
-      } else if (now - slot.pingedAt >= pingTimeout) stuck += 1;
-      else asked += 1;
-    }
-    const wanted = stuck + Math.min(working, Math.max(0, cores - busy.length));
-    // Nobody stuck: the threads there serve the load, however slowly (a steady load stays warm).
-    if (wanted === 0) return progressed || asked === 0 ? 0 : undefined;
-    // Some finish while others are stuck: the threads asked for so far are still wanted.
-    if (progressed) return undefined;
-    return stuck === busy.length ? waiting : Math.min(wanted, waiting);
+    return judgeStall(this.busyWorkers, progressed, waiting, {
+      loopBusy: (slot) => slot.worker.performance.eventLoopUtilization(slot.jobLoop).utilization,
+      ping: (slot) => slot.batch.sendLast({ t: 'ping' }),
+    });
   }
 
   protected setBusy(slot: ThreadSlot, busy: boolean): void {
