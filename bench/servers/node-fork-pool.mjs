@@ -5,15 +5,7 @@
 import { fork } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
-
-const page = `<html>
-  <head><title>Home Page</title></head>
-  <body>
-    <h3>This is Home Page</h3>
-    <p>Home Page Like This and Nobody Care</p>
-  </body>
-</html>
-`;
+import { homePage as page } from './home-page.mjs';
 
 if (process.argv[2] === 'child') {
   const server = http.createServer((_req, res) => {

@@ -11,16 +11,9 @@
 // in Python's shape, as srv-demo does.
 import http from 'node:http';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { homePage } from './home-page.mjs';
 
 const hello = 'Hello World\n';
-const homePage = `<html>
-  <head><title>Home Page</title></head>
-  <body>
-    <h3>This is Home Page</h3>
-    <p>Home Page Like This and Nobody Care</p>
-  </body>
-</html>
-`;
 
 if (!isMainThread) {
   const { name, page, log } = workerData;
