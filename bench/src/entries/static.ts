@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { anchor, defineGroup, type EntryDef, type GroupContext, srv } from '../registry.js';
+import { srvDemo } from './tutorial.js';
 
 const mib = 1024 * 1024;
 
@@ -133,9 +134,18 @@ export const staticLarge = defineGroup({
   metric: 'bytesPerSec',
   extra: ['rps'],
   prepare: (ctx) => prepare(ctx, true),
-  entries: entries(false),
+  entries: [
+    ...entries(false),
+    // Issue 18: the same directory served through worker threads (each request's body streams back
+    // from a thread over the relay, with its credit window).
+    srv('demo-static-threading', 'srv-demo static-threading', async (ctx) => ({
+      ...(await srvDemo(ctx, 'static-threading', ['--directory', ctx.dir, '--quiet'])),
+      note: 'SimpleHTTPRequestHandler on ThreadingHTTPServer; --quiet',
+    })),
+  ],
   ratios: [
     { of: 'srv-static', to: 'nginx', goal: { min: 0.9 } },
+    { of: 'demo-static-threading', to: 'srv-static', goal: { min: 0.5 } },
     { of: 'python-static', to: 'nginx' },
     { of: 'sirv', to: 'nginx' },
     { of: 'srv-static', to: 'node-memory' },

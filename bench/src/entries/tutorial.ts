@@ -19,14 +19,18 @@ function requireDemo(ctx: EntryContext, file: string): string {
  * threading and forking servers' `Handling with …` line). Measured from its `Serving HTTP on` banner,
  * printed once the server (and its pool's minimum) is ready.
  */
-async function srvDemo(ctx: EntryContext, name: 'pages' | 'threading' | 'forking'): Promise<EntryPlan> {
+export async function srvDemo(
+  ctx: EntryContext,
+  name: 'pages' | 'threading' | 'forking' | 'static-threading',
+  extra: string[] = [],
+): Promise<EntryPlan> {
   const cli = requireDemo(ctx, `servers/${name}.js`);
   requireDemo(ctx, 'cli.js');
   await ctx.requireExports('@srv/http', ['HTTPServer']);
   return {
     server: {
       command: process.execPath,
-      args: [cli, name, '--port', String(ctx.port), '--bind', '127.0.0.1'],
+      args: [cli, name, '--port', String(ctx.port), '--bind', '127.0.0.1', ...extra],
     },
     readyLine: /^Serving HTTP on /,
   };

@@ -33,6 +33,8 @@ export class RelayedSocket extends Duplex {
   #unacked = 0;
   #owed = 0;
   #blocked: (() => void) | undefined;
+  /** Bytes of the write that waits (`#blocked`). */
+  #blockedBytes = 0;
   #remoteClosed = false;
   #timeout = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -118,7 +120,7 @@ export class RelayedSocket extends Duplex {
       }
       case 'ack':
         this.#unacked -= message.n;
-        if (this.#blocked && this.#unacked < this.#window) {
+        if (this.#blocked && this.#unacked - this.#blockedBytes < this.#window) {
           const resume = this.#blocked;
           this.#blocked = undefined;
           resume();
@@ -175,13 +177,22 @@ export class RelayedSocket extends Duplex {
       return;
     }
     this.#touch();
+    const before = this.#unacked;
     for (const chunk of chunks) {
       post(this.#port, chunk);
       this.bytesWritten += chunk.length;
       this.#unacked += chunk.length;
     }
-    if (this.#unacked < this.#window) callback();
-    else this.#blocked = () => callback();
+    // A write is called back once the bytes in flight before it are under the window, so the primary
+    // always holds the next chunk while its socket sends the one before. With only "all in flight under
+    // the window", a chunk as large as the window (a file streamed in 1 MiB reads) went one at a time:
+    // the client's socket sat idle from each drain until the worker's next read arrived. In flight: at
+    // most the window plus two writes.
+    if (before < this.#window) callback();
+    else {
+      this.#blockedBytes = this.#unacked - before;
+      this.#blocked = () => callback();
+    }
   }
 
   override _final(callback: (error?: Error | null) => void): void {

@@ -113,6 +113,45 @@ describe('the threading relay', () => {
     expect(reply).toBe(`${total}\n`);
   });
 
+  it('keeps the next write in flight while the primary sends one larger than the window', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const local: SocketAddress = { family: 'IPv4', host: '127.0.0.1', port: 80 };
+    const remote: SocketAddress = { family: 'IPv4', host: '127.0.0.1', port: 50000 };
+    const socket = new RelayedSocket(port2, { local, remote, tls: false }, 64 * 1024);
+    const arrived: number[] = [];
+    port1.on('message', (message: { t: string; b?: Uint8Array | string }) => {
+      if (message.t === 'data')
+        arrived.push(typeof message.b === 'string' ? message.b.length : message.b!.byteLength);
+    });
+    onTestFinished(() => {
+      socket.destroy();
+      port1.close();
+    });
+    const mib = Buffer.alloc(1024 * 1024, 0x62);
+    const calledBack: number[] = [];
+    const write = (n: number) => socket.write(mib, () => calledBack.push(n));
+    write(1);
+    write(2);
+    write(3);
+    // The first write had nothing in flight before it: called back at once, so the second went too.
+    while (arrived.length < 2) await once(port1, 'message');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calledBack).toEqual([1]);
+    expect(arrived).toEqual([mib.length, mib.length]);
+    // The primary sent the first: the second, still in flight, is called back and the third goes out,
+    // so the primary holds a chunk to send while the second drains.
+    port1.postMessage({ t: 'ack', n: mib.length });
+    while (arrived.length < 3) await once(port1, 'message');
+    expect(calledBack).toEqual([1, 2]);
+    // Still in flight: the second and third (two writes beyond an empty window), nothing more.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calledBack).toEqual([1, 2]);
+    expect(arrived).toHaveLength(3);
+    port1.postMessage({ t: 'ack', n: mib.length });
+    while (calledBack.length < 3) await new Promise((resolve) => setImmediate(resolve));
+    expect(calledBack).toEqual([1, 2, 3]);
+  });
+
   it('gives the worker end the socket fields node:http reads, and a real idle timeout', async () => {
     const { port1, port2 } = new MessageChannel();
     onTestFinished(() => port1.close());
