@@ -64,8 +64,29 @@ export function post(port: RelayPort, chunk: Uint8Array): void {
     port.postMessage({ t: 'data', b: text } satisfies RelayMessage);
     return;
   }
+  if (isTransferable(chunk)) {
+    // Its writer let go of it (a file read of @srv/static): the memory moves, nothing is copied.
+    port.postMessage({ t: 'data', b: chunk } satisfies RelayMessage, [chunk.buffer as ArrayBuffer]);
+    return;
+  }
   const copy = new Uint8Array(chunk);
   port.postMessage({ t: 'data', b: copy } satisfies RelayMessage, [copy.buffer]);
+}
+
+/** Set by a writer on a chunk it lets go of once written (@srv/static's file reads). */
+const transferableKey = Symbol.for('srv.transferable');
+
+/**
+ * Whether `chunk`'s memory may move to the other thread: its writer marked it, and it is the whole of
+ * a plain ArrayBuffer (moving a view would take the bytes around it too).
+ */
+function isTransferable(chunk: Uint8Array): boolean {
+  return (
+    (chunk as Uint8Array & { [transferableKey]?: boolean })[transferableKey] === true &&
+    chunk.byteOffset === 0 &&
+    chunk.byteLength === chunk.buffer.byteLength &&
+    chunk.buffer instanceof ArrayBuffer
+  );
 }
 
 /** Received bytes as a Buffer (a view, without copying, of transferred bytes). */

@@ -12,6 +12,13 @@ export const rampAfter = 8 * 1024 * 1024;
 const slowDrainMs = 20;
 
 /**
+ * Set on a chunk whose memory its consumer may take over (see {@link FileRangeStream}'s `transferable`):
+ * a worker thread's relay (@srv/concurrency) then moves the chunk's bytes to the main thread instead of
+ * copying them. Shared by name across packages, like Node's `Symbol.for` keys.
+ */
+export const transferableKey: unique symbol = Symbol.for('srv.transferable') as never;
+
+/**
  * One range of an open file (both ends inclusive) as a stream whose reads grow while its reader keeps
  * up. Reads are 64 KiB until the reader has taken 8 MiB; from then on each doubles, up to 1 MiB, as
  * long as every wait for the client (the copy pauses this stream while the socket drains) ends within
@@ -28,10 +35,16 @@ export class FileRangeStream extends Readable {
   #chunk = minChunk;
   #reading = false;
   #pausedAt = 0;
+  readonly #transferable: boolean;
 
-  constructor(handle: FileHandle, start: number, end: number) {
+  /**
+   * `transferable`: every chunk is a buffer of its own that nothing reads after the consumer wrote it
+   * (srv's own copy loop), so it is marked with {@link transferableKey}.
+   */
+  constructor(handle: FileHandle, start: number, end: number, transferable = false) {
     // highWaterMark 0: nothing is read ahead of what the copy asks for beyond the chunk in flight.
     super({ highWaterMark: 0 });
+    this.#transferable = transferable;
     this.#handle = handle;
     this.#position = start;
     this.#start = start;
@@ -70,7 +83,14 @@ export class FileRangeStream extends Readable {
         }
         this.#position += bytesRead;
         if (this.#chunk < maxChunk && this.bytesRead >= rampAfter) this.#chunk *= 2;
-        this.push(bytesRead === size ? buffer : buffer.subarray(0, bytesRead));
+        if (bytesRead !== size) this.push(buffer.subarray(0, bytesRead));
+        else {
+          // A small read shares Node's buffer pool: only a buffer with memory of its own can move.
+          if (this.#transferable && buffer.byteLength === buffer.buffer.byteLength) {
+            Object.defineProperty(buffer, transferableKey, { value: true });
+          }
+          this.push(buffer);
+        }
         if (this.#position > this.#end) this.push(null);
       },
       (error: Error) => {

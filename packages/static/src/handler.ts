@@ -335,7 +335,14 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
    * when the client leaves.
    */
   protected createReadStream(handle: FileHandle, start: number, end: number): Readable {
-    return new FileRangeStream(handle, start, end);
+    // Only srv's own copy loop is known to let go of a chunk once written (a worker thread's relay
+    // may then move its memory instead of copying it).
+    return new FileRangeStream(
+      handle,
+      start,
+      end,
+      this.copyfile === SimpleHTTPRequestHandler.prototype.copyfile,
+    );
   }
 
   #redirect(location: string): void {

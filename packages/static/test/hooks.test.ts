@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -84,6 +85,44 @@ describe("Python's hooks", () => {
     const range = await rawRequest(t, '/digits.txt', { Range: 'bytes=2-4' });
     expect(range.status).toBe(206);
     expect(range.text).toBe('234');
+  });
+
+  it("copyfile: an override's chunks are its own (never marked for a thread's relay to move)", async () => {
+    const fixture = await createFixture();
+    const big = Buffer.alloc(300 * 1024, 0x41);
+    await writeFile(join(fixture.root, 'big.bin'), big);
+    const marks: unknown[] = [];
+    const kept: Buffer[] = [];
+    class Keeping extends SimpleHTTPRequestHandler {
+      override copyfile(source: Readable, outputfile = this.wfile): Promise<boolean> {
+        const seen = source.map((chunk: Buffer) => {
+          marks.push((chunk as Buffer & { [key: symbol]: unknown })[Symbol.for('srv.transferable')]);
+          kept.push(chunk);
+          return chunk;
+        });
+        return super.copyfile(Readable.from(seen), outputfile);
+      }
+    }
+    class Plain extends SimpleHTTPRequestHandler {
+      protected override createReadStream(...args: Parameters<SimpleHTTPRequestHandler['createReadStream']>) {
+        const stream = super.createReadStream(...args);
+        stream.on('data', (chunk: Buffer) => {
+          marks.push((chunk as Buffer & { [key: symbol]: unknown })[Symbol.for('srv.transferable')]);
+        });
+        return stream;
+      }
+    }
+    const keeping = await serve({ directory: fixture.root }, Keeping);
+    expect((await rawRequest(keeping, '/big.bin')).body.equals(big)).toBe(true);
+    expect(marks.length).toBeGreaterThan(1);
+    expect(marks.every((mark) => mark === undefined)).toBe(true);
+    expect(Buffer.concat(kept).equals(big)).toBe(true);
+    // srv's own copy loop lets go of every full read, so they are marked.
+    marks.length = 0;
+    const plain = await serve({ directory: fixture.root }, Plain);
+    expect((await rawRequest(plain, '/big.bin')).body.equals(big)).toBe(true);
+    expect(marks.length).toBeGreaterThan(1);
+    expect(marks.every((mark) => mark === true)).toBe(true);
   });
 
   it('guessType: an override decides Content-Type', async () => {

@@ -3,7 +3,7 @@ import { Duplex } from 'node:stream';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { ConnectionInfo } from '@srv/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type RelayMessage, relaySocket } from '../../src/relay.js';
+import { post, type RelayMessage, relaySocket } from '../../src/relay.js';
 import { RelayedSocket } from '../../src/relayed-socket.js';
 
 const info: ConnectionInfo = {
@@ -145,5 +145,35 @@ describe('thread relay acknowledgements', () => {
     // Reading again releases the rest.
     const rest = readBytes(worker, 100 * 1000);
     expect((await rest).length).toBe(100 * 1000);
+  });
+
+  it('moves the memory of a chunk its writer marked transferable, and copies any other', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const received: Array<Uint8Array | string> = [];
+    port2.on('message', (message: RelayMessage) => {
+      if (message.t === 'data') received.push(message.b);
+    });
+    try {
+      const marked = Buffer.alloc(64 * 1024, 0x61);
+      Object.defineProperty(marked, Symbol.for('srv.transferable'), { value: true });
+      const unmarked = Buffer.alloc(64 * 1024, 0x62);
+      // Marked, but a view of a larger buffer: moving it would take the bytes around it.
+      const view = Buffer.alloc(128 * 1024, 0x63).subarray(0, 64 * 1024);
+      Object.defineProperty(view, Symbol.for('srv.transferable'), { value: true });
+      post(port1, marked);
+      post(port1, unmarked);
+      post(port1, view);
+      expect(marked.byteLength).toBe(0);
+      expect(unmarked.byteLength).toBe(64 * 1024);
+      expect(view.byteLength).toBe(64 * 1024);
+      while (received.length < 3) await once(port2, 'message');
+      expect(received.map((bytes) => Buffer.from(bytes as Uint8Array))).toEqual([
+        Buffer.alloc(64 * 1024, 0x61),
+        Buffer.alloc(64 * 1024, 0x62),
+        Buffer.alloc(64 * 1024, 0x63),
+      ]);
+    } finally {
+      port1.close();
+    }
   });
 });

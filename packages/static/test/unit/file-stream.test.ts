@@ -2,7 +2,7 @@ import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { FileRangeStream, maxChunk, minChunk, rampAfter } from '../../src/file-stream.js';
+import { FileRangeStream, maxChunk, minChunk, rampAfter, transferableKey } from '../../src/file-stream.js';
 
 async function fileOf(bytes: Buffer) {
   const directory = await mkdtemp(join(tmpdir(), 'srv-file-stream-'));
@@ -56,5 +56,20 @@ describe('FileRangeStream', () => {
     });
     expect(received).toBe(size);
     expect(Math.max(...sizes.slice(rampAfter / minChunk))).toBeLessThanOrEqual(2 * minChunk);
+  });
+
+  it('marks its full reads transferable only when asked to', async () => {
+    const size = 3 * minChunk + 10;
+    const handle = await fileOf(Buffer.alloc(size, 7));
+    const marks = async (transferable: boolean) => {
+      const seen: Array<boolean | undefined> = [];
+      for await (const chunk of new FileRangeStream(handle, 0, size - 1, transferable)) {
+        seen.push((chunk as Buffer & { [transferableKey]?: boolean })[transferableKey]);
+      }
+      return seen;
+    };
+    // The last read (10 bytes) is a slice of Node's shared buffer pool: never marked.
+    expect(await marks(true)).toEqual([true, true, true, undefined]);
+    expect(await marks(false)).toEqual([undefined, undefined, undefined, undefined]);
   });
 });
