@@ -28,6 +28,8 @@ export function forwardedHeadOf(stream: Duplex): ForwardedHead | undefined {
 interface RawRequest extends IncomingMessage {
   _consuming: boolean;
   _dump(): void;
+  /** What the parser calls with a message's header lines, then (once complete) its trailer lines. */
+  _addHeaderLines(lines: string[], count: number): void;
 }
 interface RawResponse extends ServerResponse {
   _expect_continue: boolean;
@@ -88,15 +90,16 @@ export function buildForwardedExchange(socket: Duplex, head: ForwardedHead): For
   req.httpVersion = head.httpVersion;
   req.method = head.method;
   req.url = head.url;
-  req.rawHeaders = head.rawHeaders;
+  // As Node's parser does: raw lines now, the `headers` object when first asked for.
+  req._addHeaderLines(head.rawHeaders, head.rawHeaders.length);
   if (head.body) {
     socket.on('data', (chunk: Buffer) => {
       if (!req.push(chunk)) socket.pause();
     });
     socket.once('end', () => {
       const trailers = (socket as Duplex & { [trailersMarker]?: string[] })[trailersMarker];
-      if (trailers !== undefined) req.rawTrailers = trailers;
       req.complete = true;
+      if (trailers !== undefined) req._addHeaderLines(trailers, trailers.length);
       req.push(null);
     });
   } else {
@@ -104,7 +107,7 @@ export function buildForwardedExchange(socket: Duplex, head: ForwardedHead): For
     req.push(null);
   }
 
-  const res = new SrvServerResponse(req) as SrvServerResponse & RawResponse;
+  const res = new SrvServerResponse<IncomingMessage>(req) as unknown as SrvServerResponse & RawResponse;
   res.shouldKeepAlive = head.keepAlive;
   // Node's `assignSocket`, with this module's own close listener.
   (socket as Duplex & { _httpMessage?: unknown })._httpMessage = res;
@@ -120,7 +123,11 @@ export function buildForwardedExchange(socket: Duplex, head: ForwardedHead): For
     (socket as Duplex & { _httpMessage?: unknown })._httpMessage = null;
     (res as { socket: Duplex | null }).socket = null;
     process.nextTick(emitCloseOnce, res);
-    if (res._last) (socket as Duplex & { destroySoon?(): void }).destroySoon?.();
+    if (res._last) {
+      const ending = socket as Duplex & { destroySoon?(): void };
+      if (typeof ending.destroySoon === 'function') ending.destroySoon();
+      else socket.end();
+    }
   });
   return { req, res, expectContinue: head.expectContinue };
 }
