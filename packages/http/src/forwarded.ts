@@ -84,9 +84,9 @@ function onSocketClose(this: Duplex & { _httpMessage?: RawResponse | null }): vo
  */
 export function buildForwardedExchange(socket: Duplex, head: ForwardedHead): ForwardedExchange {
   const req = new IncomingMessage(socket as Socket) as RawRequest;
-  const [major, minor] = head.httpVersion === '1.0' ? [1, 0] : [1, 1];
-  req.httpVersionMajor = major;
-  req.httpVersionMinor = minor;
+  const dot = head.httpVersion.indexOf('.');
+  req.httpVersionMajor = Number(head.httpVersion.slice(0, dot));
+  req.httpVersionMinor = Number(head.httpVersion.slice(dot + 1));
   req.httpVersion = head.httpVersion;
   req.method = head.method;
   req.url = head.url;
