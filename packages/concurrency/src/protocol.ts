@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ConnectionInfo, SocketAddress, WorkerServerSpec } from '@srv/core';
 import type { MuxEnvelope } from './mux-port.js';
+import type { ExchangeHead } from './relay.js';
 
 /** What a primary tells a worker (thread or child process). */
 export type ToWorker =
@@ -18,8 +19,11 @@ export type ToWorker =
        * connection; the worker says when the response is complete (see `Exchange` in @srv/http).
        */
       readonly exchange?: boolean;
-      /** With `exchange`: the request's head (the body follows on the exchange's port). */
-      readonly b?: string;
+      /**
+       * With `exchange`: the request's head as the primary's parser read it (the body follows on the
+       * exchange's port); the worker builds the handler's request from it without parsing.
+       */
+      readonly b?: ExchangeHead;
     }
   | {
       readonly t: 'datagram';

@@ -21,7 +21,8 @@ export type RelayMessage =
   /** Bytes: a transferred copy, or for a small chunk a latin1 string (see {@link post}). */
   | { readonly t: 'data'; readonly b: Uint8Array | string }
   | { readonly t: 'ack'; readonly n: number }
-  | { readonly t: 'end' }
+  /** The end of the stream; on an exchange's body, with its raw trailer lines (primary to worker). */
+  | { readonly t: 'end'; readonly tr?: string[] }
   | { readonly t: 'close' }
   /** Worker to primary, on an exchange: the response is complete and the worker kept its end open. */
   | { readonly t: 'fin' }
@@ -104,19 +105,24 @@ interface SocketLike extends Duplex {
 
 /** Marks an HTTP exchange of @srv/http (a request relayed on its own, not a connection). */
 const exchangeMarker = Symbol.for('srv.http.exchange');
+/** Where an exchange keeps its body's raw trailer lines once the body has ended. */
+const trailersMarker = Symbol.for('srv.http.exchange-trailers');
+
+/**
+ * An HTTP exchange's head, as @srv/http describes it (plain data: method, target, version, raw header
+ * lines, keep-alive verdict, whether a body follows); it travels to the worker as it is.
+ */
+export type ExchangeHead = Readonly<Record<string, unknown>>;
 
 /** Whether `stream` is an HTTP exchange rather than a connection. */
 export function isExchange(stream: Duplex): boolean {
   return exchangeHead(stream) !== undefined;
 }
 
-/**
- * An HTTP exchange's head: its marker holds it (the request line and headers, as a latin1 string; a
- * Buffer from an older @srv/http).
- */
-export function exchangeHead(stream: Duplex): string | undefined {
-  const head = (stream as Duplex & { [exchangeMarker]?: string | Buffer })[exchangeMarker];
-  return head === undefined || typeof head === 'string' ? head : head.toString('latin1');
+/** An HTTP exchange's head: its marker holds it. */
+export function exchangeHead(stream: Duplex): ExchangeHead | undefined {
+  const head = (stream as Duplex & { [exchangeMarker]?: unknown })[exchangeMarker];
+  return typeof head === 'object' && head !== null ? (head as ExchangeHead) : undefined;
 }
 
 /**
@@ -169,7 +175,14 @@ export function relaySocket(
     }
   });
   socket.on('end', () => {
-    if (!portClosed) port.postMessage({ t: 'end' } satisfies RelayMessage);
+    if (portClosed) return;
+    // An exchange's body ended: its trailers go with the end.
+    const trailers = (socket as Duplex & { [trailersMarker]?: string[] })[trailersMarker];
+    port.postMessage(
+      trailers !== undefined && trailers.length > 0
+        ? ({ t: 'end', tr: trailers } satisfies RelayMessage)
+        : ({ t: 'end' } satisfies RelayMessage),
+    );
   });
   // A server that read the head paused the socket, and a 'data' listener alone does not undo that.
   if (unacked >= window) {

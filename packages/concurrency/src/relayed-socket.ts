@@ -3,12 +3,18 @@ import type { ConnectionInfo } from '@srv/core';
 import {
   ackThreshold,
   defaultRelayWindow,
+  type ExchangeHead,
   post,
   type RelayMessage,
   type RelayPort,
   smallChunk,
   toBuffer,
 } from './relay.js';
+
+/** Where an exchange's socket holds the request's parsed head (read by @srv/http's `HTTPServer`). */
+const headMarker = Symbol.for('srv.http.forwarded-head');
+/** Where it holds the body's raw trailer lines once the body has ended. */
+const trailersMarker = Symbol.for('srv.http.exchange-trailers');
 
 /**
  * Worker end of a relayed connection: a `Duplex` that looks enough like a `net.Socket` for handlers
@@ -42,22 +48,22 @@ export class RelayedSocket extends Duplex {
   #message: unknown = null;
 
   /**
-   * `exchange`: the port carries one HTTP request and its response (threading's `forwardsRequests`),
-   * so once `node:http` is done with the response this socket tells the primary (`fin`, when the
-   * worker's server kept its end open; an ended socket says `end` itself) and closes.
+   * `head`: the port carries one HTTP request and its response (threading's `forwardsRequests`), not a
+   * connection. The request arrives parsed: `head` is its head, the readable side its decoded body
+   * (ending with the body, trailers kept under a marker), and @srv/http's server builds the handler's
+   * request from it with no parser. Once the response is done this socket tells the primary (`fin`,
+   * when the worker's server kept its end open; an ended socket says `end` itself) and closes.
    */
-  constructor(
-    port: RelayPort,
-    info: ConnectionInfo,
-    window = defaultRelayWindow,
-    exchange = false,
-    initial?: Uint8Array | string,
-  ) {
+  constructor(port: RelayPort, info: ConnectionInfo, window = defaultRelayWindow, head?: ExchangeHead) {
     super({ allowHalfOpen: true });
     this.#port = port;
+    const exchange = head !== undefined;
     this.#exchange = exchange;
-    // @srv/http's HTTPServer serves such a stream even while shutting down: its request is in flight.
-    if (exchange) Object.defineProperty(this, Symbol.for('srv.forwarded-request'), { value: true });
+    if (exchange) {
+      // @srv/http's HTTPServer serves such a stream even while shutting down: its request is in flight.
+      Object.defineProperty(this, Symbol.for('srv.forwarded-request'), { value: true });
+      Object.defineProperty(this, headMarker, { value: head });
+    }
     this.#window = window;
     this.#threshold = ackThreshold(window);
     const isUnix = info.remote.family === 'unix';
@@ -73,12 +79,6 @@ export class RelayedSocket extends Duplex {
       this.destroy();
     });
     port.start();
-    // An exchange's head came with the request itself (one message, not two): nothing to acknowledge.
-    if (initial !== undefined) {
-      const bytes = toBuffer(initial);
-      this.bytesRead += bytes.length;
-      this.push(bytes);
-    }
   }
 
   /** The response `node:http` is writing here; it clears it once that response has finished. */
@@ -127,6 +127,9 @@ export class RelayedSocket extends Duplex {
         }
         break;
       case 'end':
+        if (message.tr !== undefined) {
+          Object.defineProperty(this, trailersMarker, { value: message.tr, configurable: true });
+        }
         this.push(null);
         break;
       case 'close':

@@ -39,7 +39,7 @@ try {
         if (message.exchange) {
           runtime.serveConnection(
             message.id,
-            new RelayedSocket(router.open(message.id), message.info, data.relayWindow, true, message.b),
+            new RelayedSocket(router.open(message.id), message.info, data.relayWindow, message.b),
             message.info,
           );
         } else if (message.port) {

@@ -167,7 +167,7 @@ export class ThreadingDispatcher extends PoolDispatcher<ThreadSlot> {
       if (isExchange(request.request)) {
         // One HTTP request: on the thread's own channel (see mux-port.ts).
         const port = slot.router.open(job.id);
-        // A string: no ArrayBuffer to allocate, transfer and collect (see `post`).
+        // The parsed head, as plain data: the worker parses nothing (see `Exchange` in @srv/http).
         const b = exchangeHead(request.request)!;
         slot.batch.send({
           t: 'conn',

@@ -1,19 +1,20 @@
 /**
- * One HTTP request on its way to a worker thread, as a `Duplex` the threading dispatcher relays like a
- * connection of its own (see @srv/concurrency's `forwardsRequests`). The connection stays here with
- * Node's parser (llhttp); what goes to the worker is this request alone:
+ * One HTTP request on its way to a worker thread, as a `Duplex` the threading dispatcher relays (see
+ * @srv/concurrency's `forwardsRequests`). The connection stays here with Node's parser (llhttp); what
+ * goes to the worker is this request alone, already parsed, so the worker parses nothing:
  *
- * - the request's head, written back out from what llhttp parsed (request line and raw header lines,
- *   byte for byte as Node decoded them), travels with the request (`[exchangeMarker]`);
- * - readable side: its body as llhttp decoded it (a chunked
- *   body is framed as chunks again, so the worker's own parser reads the same request). It never ends:
- *   an end would tell the worker's parser that the client half-closed.
- * - writable side: the worker's response bytes, exactly as the worker's `node:http` wrote them, passed
- *   to this request's own `ServerResponse` untouched, so pipelined answers stay in order and Node's
- *   keep-alive bookkeeping of the connection stays right.
- * - {@link Exchange.endExchange}: the worker's response is complete; `keepAlive` false when the worker's
- *   server ended its connection (the client asked for `close`, the handler set `closeConnection`, an
- *   error), which closes the client's connection after this response too.
+ * - the request's head as llhttp parsed it ({@link ForwardedHead}: method, target, version, raw header
+ *   lines, this connection's keep-alive verdict, whether a body follows), which travels with the
+ *   request (`[exchangeMarker]`) and becomes the worker handler's `IncomingMessage` (see forwarded.ts);
+ * - readable side: its body as llhttp decoded it (a chunked body as its decoded chunks), then the end,
+ *   after which {@link Exchange.trailers} holds the raw trailer lines. A request without a body never
+ *   ends here: the head already says so.
+ * - writable side: the worker's response bytes, exactly as the worker's `ServerResponse` wrote them,
+ *   passed to this request's own `ServerResponse` untouched, so pipelined answers stay in order and
+ *   Node's keep-alive bookkeeping of the connection stays right.
+ * - {@link Exchange.endExchange}: the worker's response is complete; `keepAlive` false when the worker
+ *   ended its side (the client asked for `close`, the handler set `closeConnection`, an error), which
+ *   closes the client's connection after this response too.
  *
  * Backpressure holds both ways: the body is read from `req` only while the relay takes it, and the
  * worker's writes are acknowledged only when `res` takes them.
@@ -24,9 +25,31 @@ import { type Dispatcher, type ServerRequest, SrvError } from '@srv/core';
 
 /**
  * Marks a stream as an HTTP exchange (read by the threading dispatcher, across package copies); its
- * value is the request's head, which travels with the request itself.
+ * value is the request's {@link ForwardedHead}, which travels with the request itself.
  */
 export const exchangeMarker: unique symbol = Symbol.for('srv.http.exchange') as never;
+
+/** Where an exchange keeps the raw trailer lines of its body once it has ended (read by the relay). */
+export const trailersMarker: unique symbol = Symbol.for('srv.http.exchange-trailers') as never;
+
+/**
+ * A request's head as llhttp parsed it in the thread that holds the connection: all a worker needs to
+ * build the handler's `IncomingMessage` without parsing. Plain data (structured-clone friendly).
+ */
+export interface ForwardedHead {
+  readonly method: string;
+  readonly url: string;
+  /** `'1.1'`, `'1.0'`. */
+  readonly httpVersion: string;
+  /** `[name, value, name, value, …]` as received. */
+  readonly rawHeaders: string[];
+  /** The primary's `res.shouldKeepAlive` (Node's verdict from the version and `Connection`). */
+  readonly keepAlive: boolean;
+  /** A body follows (its chunks, then an end with the trailers). */
+  readonly body: boolean;
+  /** `Expect: 100-continue` on HTTP/1.1 (Node's `checkContinue` case; other expectations are ignored). */
+  readonly expectContinue: boolean;
+}
 
 /** Node's fields of an outgoing message that raw pass-through sets (stable since Node 12). */
 interface RawResponse extends ServerResponse {
@@ -44,31 +67,39 @@ export function isForwardedRequest(stream: Duplex): boolean {
   return (stream as Duplex & { [forwardedMarker]?: boolean })[forwardedMarker] === true;
 }
 
-const crlf = Buffer.from('\r\n');
-const lastChunk = Buffer.from('0\r\n');
+/** Node's test for `Expect: 100-continue` (`continueExpression` in `_http_server`). */
+const continueExpression = /(?:^|\W)100-continue(?:$|\W)/i;
 
-/**
- * The request's head as a latin1 string (one byte per character): what llhttp parsed, written back
- * out. A string, not a Buffer: it crosses to the worker as one, with no ArrayBuffer to allocate,
- * clone and collect on either side.
- */
-export function serializeHead(req: IncomingMessage): string {
-  const raw = req.rawHeaders;
-  let head = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
-  for (let index = 0; index + 1 < raw.length; index += 2) head += `${raw[index]}: ${raw[index + 1]}\r\n`;
-  return `${head}\r\n`;
-}
-
-function isChunked(req: IncomingMessage): boolean {
-  const codings = req.headers['transfer-encoding'];
-  return codings !== undefined && /(?:^|,)\s*chunked\s*$/i.test(codings);
+/** The head of `req` as it goes to a worker (see {@link ForwardedHead}). */
+export function forwardedHead(req: IncomingMessage, res: ServerResponse): ForwardedHead {
+  const headers = req.headers;
+  const expect = headers.expect;
+  const expectContinue =
+    expect !== undefined &&
+    req.httpVersionMajor === 1 &&
+    req.httpVersionMinor === 1 &&
+    continueExpression.test(expect);
+  const length = headers['content-length'];
+  const body =
+    !(req.complete && req.readableLength === 0) &&
+    (headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) !== 0));
+  return {
+    method: req.method ?? 'GET',
+    url: req.url ?? '/',
+    httpVersion: req.httpVersion,
+    rawHeaders: req.rawHeaders,
+    keepAlive: res.shouldKeepAlive,
+    body,
+    expectContinue,
+  };
 }
 
 export class Exchange extends Duplex {
-  readonly [exchangeMarker]: string;
+  readonly [exchangeMarker]: ForwardedHead;
+  /** The body's raw trailer lines, once it has ended (see the module comment). */
+  [trailersMarker]: string[] | undefined = undefined;
   readonly #req: IncomingMessage;
   readonly #res: RawResponse;
-  readonly #chunked: boolean;
   #raw = false;
   #keepAlive = false;
   #reading = false;
@@ -81,9 +112,13 @@ export class Exchange extends Duplex {
     super({ allowHalfOpen: true });
     this.#req = req;
     this.#res = res as RawResponse;
-    this.#chunked = isChunked(req);
-    this[exchangeMarker] = serializeHead(req);
-    if (req.complete && req.readableLength === 0) this.#bodyEnd();
+    const head = forwardedHead(req, res);
+    this[exchangeMarker] = head;
+    if (!head.body) {
+      this.#bodyDone = true;
+      // Whatever llhttp still delivers (nothing, by the headers) is Node's to discard.
+      if (!req.complete) req.resume();
+    }
     // The client went away before the worker answered: the relay (or the queue) lets go of it.
     res.once('close', this.#onResponseClose);
   }
@@ -94,13 +129,7 @@ export class Exchange extends Duplex {
 
   readonly #onData = (chunk: Buffer): void => {
     if (chunk.length === 0) return;
-    let more: boolean;
-    if (this.#chunked) {
-      this.push(Buffer.from(`${chunk.length.toString(16)}\r\n`, 'latin1'));
-      this.push(chunk);
-      more = this.push(crlf);
-    } else more = this.push(chunk);
-    if (!more) this.#req.pause();
+    if (!this.push(chunk)) this.#req.pause();
   };
 
   readonly #onEnd = (): void => this.#bodyEnd();
@@ -109,13 +138,8 @@ export class Exchange extends Duplex {
     if (this.#bodyDone) return;
     this.#bodyDone = true;
     this.#detachBody();
-    if (!this.#chunked) return;
-    const trailers = this.#req.rawTrailers;
-    let tail = '';
-    for (let index = 0; index + 1 < trailers.length; index += 2) {
-      tail += `${trailers[index]}: ${trailers[index + 1]}\r\n`;
-    }
-    this.push(Buffer.concat([lastChunk, Buffer.from(`${tail}\r\n`, 'latin1')]));
+    this[trailersMarker] = this.#req.rawTrailers;
+    this.push(null);
   }
 
   #detachBody(): void {
@@ -129,6 +153,10 @@ export class Exchange extends Duplex {
       this.#reading = true;
       this.#req.on('data', this.#onData);
       this.#req.once('end', this.#onEnd);
+      if (this.#req.readableEnded) {
+        this.#bodyEnd();
+        return;
+      }
     }
     this.#req.resume();
   }

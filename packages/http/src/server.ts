@@ -21,6 +21,7 @@ import {
 import { Connection, connectionKey, type Tagged } from './connection.js';
 import { checkRequestLimits, diagnoseParserError, http09Problem, type ParserError } from './diagnose.js';
 import { forwardRequest, isForwardedRequest } from './forward.js';
+import { buildForwardedExchange, forwardedHeadOf } from './forwarded.js';
 import type { HTTPHandlerClass, ProtocolVersion } from './handler.js';
 import { runHandler, serveTunnel } from './handler-run.js';
 import { readRequestHead } from './head.js';
@@ -210,8 +211,13 @@ export class HTTPServer extends TCPServer {
     (request as Tagged)[connectionKey] = connection;
     this.#timeouts.track(connection);
     try {
-      // A request the primary already read (threading) is in flight: answered, with Connection: close.
-      if (this.#shuttingDown && !isForwardedRequest(request)) {
+      const head = forwardedHeadOf(request);
+      if (head !== undefined) {
+        // A request the primary's parser read (threading): served from its head, with no parser here
+        // (see forwarded.ts); in flight, so answered even while shutting down (Connection: close).
+        const { req, res, expectContinue } = buildForwardedExchange(request, head);
+        this.#onRequest(req, res, expectContinue && this.protocolVersion === 'HTTP/1.1');
+      } else if (this.#shuttingDown && !isForwardedRequest(request)) {
         connection.close();
       } else {
         const first = await peekFirstChunk(request);

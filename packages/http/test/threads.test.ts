@@ -181,6 +181,42 @@ describe('ThreadingHTTPServer: requests, not connections, go to threads', () => 
   });
 });
 
+describe('ThreadingHTTPServer: the worker parses nothing', () => {
+  it("hands the handler a request built from the primary's parse: no node:http connection in the worker", async () => {
+    const t = await serveThreads({ minThreads: 1, maxThreads: 1 });
+    const socket = await t.connect();
+    socket.write('GET /parsed HTTP/1.1\r\nHost: a\r\n\r\nGET /parsed HTTP/1.1\r\nHost: a\r\n\r\n');
+    const raw = await readUntil(socket, (bytes) => jsonBodies(bytes.toString('latin1')).length >= 2);
+    const answers = jsonBodies(raw.toString('latin1')) as unknown as Array<{
+      connectionEvents: number;
+      parser: boolean;
+    }>;
+    // The worker's server was never handed a connection, and the request's stream has no parser.
+    expect(answers).toEqual([
+      expect.objectContaining({ connectionEvents: 0, parser: false }),
+      expect.objectContaining({ connectionEvents: 0, parser: false }),
+    ]);
+  });
+
+  it("passes a chunked body's trailers and an HTTP/1.0 request's close as the primary parsed them", async () => {
+    const t = await serveThreads({ minThreads: 1, maxThreads: 1 });
+    const socket = await t.connect();
+    socket.write('POST /trailers HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n');
+    socket.write('3\r\nabc\r\n0\r\nX-Sum: 6\r\nX-Other: b\r\n\r\n');
+    const raw = await readUntil(socket, (bytes) => jsonBodies(bytes.toString('latin1')).length >= 1);
+    expect(jsonBodies(raw.toString('latin1'))[0]).toMatchObject({
+      bytes: 3,
+      trailers: ['X-Sum', '6', 'X-Other', 'b'],
+    });
+    const old = await t.connect();
+    old.write('GET /info HTTP/1.0\r\nHost: a\r\n\r\n');
+    const answer = (await readAll(old)).toString('latin1');
+    // The server closed the connection after the answer (readAll returned): HTTP/1.0 without keep-alive.
+    expect(answer).toMatch(/^HTTP\/1\.[01] 200 OK\r\n/);
+    expect(jsonBodies(answer)[0]).toMatchObject({ version: 'HTTP/1.0', path: '/info' });
+  });
+});
+
 describe('ThreadingHTTPServer: shutdown', () => {
   it('answers a request still queued on its connection, with Connection: close', async () => {
     const t = await serveThreads({ minThreads: 2, maxThreads: 2 }, { graceMs: 10_000 });
