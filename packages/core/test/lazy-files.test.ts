@@ -9,7 +9,7 @@ import {
 } from '../src/index.js';
 import { readAll, startServer } from '../src/testing.js';
 
-async function serve(Handler: typeof StreamRequestHandler, input: string): Promise<string> {
+async function serve(Handler: ConstructorParameters<typeof TCPServer>[1], input: string): Promise<string> {
   const t = await startServer(new TCPServer(['127.0.0.1', 0], Handler));
   onTestFinished(() => t.close());
   const socket = await t.connect();

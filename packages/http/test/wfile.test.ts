@@ -87,7 +87,8 @@ describe('rfile and wfile are made on first use', () => {
     class NoSuperSetup extends BaseHTTPRequestHandler {
       override setup(): void {}
       async doPOST(): Promise<void> {
-        seen.push(this.rfile === this.rfile, this.wfile === this.wfile);
+        const { rfile, wfile } = this;
+        seen.push(this.rfile === rfile, this.wfile === wfile);
         const body = await this.rfile.read(Number(this.headers.get('Content-Length')));
         this.sendResponse(200);
         this.sendHeader('Content-Length', body.length + 4);
