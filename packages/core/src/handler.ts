@@ -88,17 +88,38 @@ export class StreamRequestHandler<S = unknown> extends BaseRequestHandler<Duplex
   /** Sets TCP_NODELAY on the connection. */
   static disableNagleAlgorithm = false;
 
-  /** Reads from the connection. Ready after `setup()`. */
-  rfile!: LineReader;
-  /** Writes to the connection. Ready after `setup()`. */
-  wfile!: StreamWriter;
+  #rfile: LineReader | undefined;
+  #wfile: StreamWriter | undefined;
 
+  /**
+   * Reads from the connection. Made on first use, with the limits of {@link readerOptions} as they are
+   * then (after `setup()` in the usual run), so a handler that never reads pays nothing for it.
+   * Assigning replaces it.
+   */
+  get rfile(): LineReader {
+    this.#rfile ??= new LineReader(this.request, this.readerOptions());
+    return this.#rfile;
+  }
+
+  set rfile(reader: LineReader) {
+    this.#rfile = reader;
+  }
+
+  /** Writes to the connection. Made on first use; assigning replaces it. */
+  get wfile(): StreamWriter {
+    this.#wfile ??= new StreamWriter(this.request);
+    return this.#wfile;
+  }
+
+  set wfile(writer: StreamWriter) {
+    this.#wfile = writer;
+  }
+
+  /** Sets TCP_NODELAY when `disableNagleAlgorithm`; `rfile` and `wfile` are made when first used. */
   override setup(): void {
     const defaults = this.constructor as unknown as StreamHandlerDefaults;
     const socket = this.request as Duplex & { setNoDelay?(value: boolean): unknown };
     if (defaults.disableNagleAlgorithm) socket.setNoDelay?.(true);
-    this.rfile = new LineReader(this.request, this.readerOptions());
-    this.wfile = new StreamWriter(this.request);
   }
 
   /**
@@ -112,7 +133,7 @@ export class StreamRequestHandler<S = unknown> extends BaseRequestHandler<Duplex
 
   override finish(): void | Promise<void> {
     // Nothing buffered (the usual case): done now, without a promise to wait for.
-    const stream = this.wfile.stream;
+    const stream = this.#wfile?.stream ?? this.request;
     if (stream.destroyed || stream.writableLength === 0) return;
     return this.wfile.flush();
   }

@@ -36,13 +36,7 @@ import type { HTTPServer } from './server.js';
 import { responses } from './status.js';
 import { ResponseWriter } from './writer.js';
 
-export {
-  defaultErrorMessageFormat,
-  type HTTPExchange,
-  type HTTPHandlerClass,
-  type HTTPHandlerStatics,
-  type ProtocolVersion,
-} from './exchange.js';
+export type { HTTPHandlerClass, ProtocolVersion } from './exchange.js';
 
 const versionNames: Readonly<Record<string, string>> = { '1.1': 'HTTP/1.1', '1.0': 'HTTP/1.0' };
 // [serverVersion, sysVersion, joined, joined if it passed the header rules]
@@ -96,10 +90,9 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
   /** Node's response (an escape hatch; `wfile` writes to it). */
   readonly res: ServerResponse;
 
-  /** The response body: write with backpressure, `end(body)`, `pipeFrom(readable)`. */
-  declare wfile: ResponseWriter;
-
   #body: Readable;
+  #rfile: LineReader | undefined;
+  #wfile: ResponseWriter | undefined;
   #requestline: string | undefined;
   /** The target as parsed (a handler may rewrite `req.url`; the request line stays as received). */
   #target: string;
@@ -165,14 +158,26 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
     return this.statics.serverVersion;
   }
 
-  /** Sets up `rfile` (the request body) and `wfile` (the response body). */
-  override setup(): void {
-    const statics = this.statics;
-    this.rfile = new LineReader(this.#body, {
-      timeout: statics.timeout,
-      maxLineLength: statics.maxLineLength,
-    });
-    this.wfile = new ResponseWriter(this.res);
+  /** Python's `setup()`: nothing to do; `rfile` and `wfile` are made when first used. */
+  override setup(): void {}
+
+  /** The request body (made on first use; assigning replaces it). */
+  override get rfile(): LineReader {
+    const { timeout, maxLineLength } = this.statics;
+    this.#rfile ??= new LineReader(this.#body, { timeout, maxLineLength });
+    return this.#rfile;
+  }
+  override set rfile(reader: LineReader) {
+    this.#rfile = reader;
+  }
+
+  /** The response body: write with backpressure, `end(body)`, `pipeFrom(readable)`. First use makes it. */
+  override get wfile(): ResponseWriter {
+    this.#wfile ??= new ResponseWriter(this.res);
+    return this.#wfile;
+  }
+  override set wfile(writer: ResponseWriter) {
+    this.#wfile = writer;
   }
 
   /** Dispatches to `do<METHOD>()`; 501 `Unsupported method ('X')` when there is none. */

@@ -1,13 +1,13 @@
 export { type HttpErrorCode, httpErrorCodes } from './errors.js';
-export { escapeHtml } from './format.js';
 export {
-  BaseHTTPRequestHandler,
   defaultErrorMessageFormat,
   type HTTPExchange,
   type HTTPHandlerClass,
   type HTTPHandlerStatics,
   type ProtocolVersion,
-} from './handler.js';
+} from './exchange.js';
+export { escapeHtml } from './format.js';
+export { BaseHTTPRequestHandler } from './handler.js';
 export { HTTPHeaders } from './headers.js';
 export { ForkingHTTPServer, ThreadingHTTPServer } from './mixins.js';
 export { HTTPServer, type HTTPServerOptions, HTTPSServer } from './server.js';

@@ -80,3 +80,44 @@ describe('wfile and sendError, without reaching into res', () => {
     expect(response.body).toContain('Error code: 405');
   });
 });
+
+describe('rfile and wfile are made on first use', () => {
+  it('a handler whose setup() does not call super still reads and writes; each is one object', async () => {
+    const seen: boolean[] = [];
+    class NoSuperSetup extends BaseHTTPRequestHandler {
+      override setup(): void {}
+      async doPOST(): Promise<void> {
+        const { rfile, wfile } = this;
+        seen.push(this.rfile === rfile, this.wfile === wfile);
+        const body = await this.rfile.read(Number(this.headers.get('Content-Length')));
+        this.sendResponse(200);
+        this.sendHeader('Content-Length', body.length + 4);
+        this.endHeaders();
+        await this.wfile.end(Buffer.concat([Buffer.from('got '), body]));
+      }
+    }
+    const t = await serve(NoSuperSetup);
+    const response = splitResponse(
+      await exchange(t, 'POST / HTTP/1.1\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello'),
+    );
+    expect(response.status).toBe('HTTP/1.1 200 OK');
+    expect(response.body).toBe('got hello');
+    expect(seen).toEqual([true, true]);
+  });
+
+  it('the body reader takes the class limits when first used', async () => {
+    let limit = 0;
+    class Limits extends BaseHTTPRequestHandler {
+      static override maxLineLength = 7;
+      doGET(): void {
+        limit = this.rfile.maxLineLength;
+        this.sendResponse(204);
+        this.endHeaders();
+      }
+    }
+    const t = await serve(Limits);
+    const response = splitResponse(await exchange(t, 'GET / HTTP/1.1\r\nConnection: close\r\n\r\n'));
+    expect(response.status).toBe('HTTP/1.1 204 No Content');
+    expect(limit).toBe(7);
+  });
+});
