@@ -101,6 +101,11 @@ interface SocketLike extends Duplex {
   setKeepAlive?(enable?: boolean, initialDelay?: number): unknown;
   /** An HTTP exchange (@srv/http): the worker's response is complete. */
   endExchange?(keepAlive: boolean): void;
+  /**
+   * An HTTP exchange's direct write of the worker's bytes (no writable buffer in between); false: wait
+   * for `onRoom`.
+   */
+  writeResponse?(chunk: Buffer, onRoom: () => void): boolean;
 }
 
 /** Marks an HTTP exchange of @srv/http (a request relayed on its own, not a connection). */
@@ -165,6 +170,11 @@ export function relaySocket(
     owed = 0;
   };
 
+  const onRoom = () => {
+    waitingDrain = false;
+    sendAck();
+  };
+
   socket.on('data', (chunk: Buffer) => {
     if (portClosed) return;
     post(port, chunk);
@@ -208,14 +218,15 @@ export function relaySocket(
           sendAck(true);
           break;
         }
-        if (socket.write(bytes)) {
+        if (target.writeResponse) {
+          if (target.writeResponse(bytes, onRoom)) {
+            if (!waitingDrain) sendAck();
+          } else waitingDrain = true;
+        } else if (socket.write(bytes)) {
           if (!waitingDrain) sendAck();
         } else if (!waitingDrain) {
           waitingDrain = true;
-          socket.once('drain', () => {
-            waitingDrain = false;
-            sendAck();
-          });
+          socket.once('drain', onRoom);
         }
         break;
       }

@@ -37,7 +37,7 @@ try {
         break;
       case 'conn':
         if (message.exchange) {
-          runtime.serveConnection(
+          runtime.serveExchange(
             message.id,
             new RelayedSocket(router.open(message.id), message.info, data.relayWindow, message.b),
             message.info,

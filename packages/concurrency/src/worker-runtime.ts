@@ -72,6 +72,21 @@ function relayLogger(send: Send): Logger {
   return { info: log('info'), warn: log('warn'), error: log('error') };
 }
 
+/** Where an exchange's stream keeps its server, for {@link onExchangeError}. */
+const serverKey = Symbol('srv.exchange-server');
+
+/**
+ * One `error` listener for every exchange (`this` is its stream), as core's for a connection: a reset
+ * or a broken pipe is the client's doing (it went away); anything else is worth a line.
+ */
+function onExchangeError(
+  this: Duplex & { [serverKey]?: BaseServer<unknown> },
+  error: NodeJS.ErrnoException,
+): void {
+  if (error.code === 'ECONNRESET' || error.code === 'EPIPE' || error.code === 'SRV_ERR_TIMEOUT') return;
+  this[serverKey]?.logger.warn({ err: error }, `exchange error: ${error.message}`);
+}
+
 /** The server rebuilt in a worker, and the way to feed it. */
 export class WorkerRuntime {
   readonly server: BaseServer<unknown>;
@@ -101,6 +116,24 @@ export class WorkerRuntime {
   serveConnection(id: number, stream: Duplex, info: ConnectionInfo): void {
     const report = () => this.#send({ t: 'done', id });
     this.server.attach(stream, info).then(report, report);
+  }
+
+  /**
+   * Serves one HTTP request the primary already parsed (threading's exchanges): straight to the
+   * server's `processRequest`, as a datagram goes, without `attach`'s bookkeeping of a connection
+   * (queue, in-flight count, the set of open streams, the shutdown check). The primary owns the
+   * connection, its timeouts and its shutdown, and ran `verifyRequest`; this thread's own dispatcher
+   * counts the request while it runs. Reports `done` once it is over.
+   */
+  serveExchange(id: number, stream: Duplex, info: ConnectionInfo): void {
+    const server = this.server;
+    const report = () => this.#send({ t: 'done', id });
+    stream.on('error', onExchangeError);
+    (stream as Duplex & { [serverKey]?: BaseServer<unknown> })[serverKey] = server;
+    server
+      .processRequest(stream, info.remote, { kind: 'stream', request: stream, info })
+      .catch((error: unknown) => server.handleError(stream, info.remote, error))
+      .then(report, report);
   }
 
   /** Serves one datagram; replies travel back to the primary, which sends them from its socket. */

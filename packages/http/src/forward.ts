@@ -105,6 +105,8 @@ export class Exchange extends Duplex {
   #reading = false;
   #bodyDone = false;
   #ended = false;
+  /** Who waits for room in `res` (see {@link Exchange.writeResponse}). */
+  #onRoom: (() => void) | undefined = undefined;
   /** Closed by the worker's side before any byte of an answer, the client still there. */
   unanswered = false;
 
@@ -172,6 +174,38 @@ export class Exchange extends Duplex {
     res._hasBody = true;
   }
 
+  /**
+   * The relay's write of the worker's bytes: straight to `res`, without this stream's writable
+   * machinery in between (a buffer, a callback and a tick per write), as long as nothing written the
+   * stream's way still waits (then in order, behind it). False when `res` is full: `onRoom` is called
+   * once it has room again (or has closed).
+   */
+  writeResponse(chunk: Buffer, onRoom: () => void): boolean {
+    if (this.writableLength > 0) {
+      if (this.write(chunk)) return true;
+      this.once('drain', onRoom);
+      return false;
+    }
+    const res = this.#res;
+    if (res.destroyed || res.writableEnded) return true;
+    this.#toRaw();
+    if (res.write(chunk)) return true;
+    if (this.#onRoom === undefined) {
+      res.on('drain', this.#roomFreed);
+      res.on('close', this.#roomFreed);
+    }
+    this.#onRoom = onRoom;
+    return false;
+  }
+
+  readonly #roomFreed = (): void => {
+    this.#res.off('drain', this.#roomFreed);
+    this.#res.off('close', this.#roomFreed);
+    const onRoom = this.#onRoom;
+    this.#onRoom = undefined;
+    onRoom?.();
+  };
+
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     const res = this.#res;
     if (res.destroyed || res.writableEnded) {
@@ -193,30 +227,35 @@ export class Exchange extends Duplex {
 
   /**
    * The worker's response is complete; `keepAlive` says whether the worker's server kept its end open.
-   * Ends this stream (after the bytes still queued here).
+   * Ends `res` (after the bytes still queued here, if any).
    */
   endExchange(keepAlive: boolean): void {
     this.#keepAlive = keepAlive;
-    this.end();
+    if (this.writableLength === 0 && !this.writableEnded && !this.destroyed) {
+      // Nothing waits in this stream: `res` ends now, and the relay lets go of the stream (destroys
+      // it) without its writable side's end and finish.
+      this.#endResponse();
+    } else this.end();
   }
 
   override _final(callback: (error?: Error | null) => void): void {
+    this.#endResponse();
+    callback();
+  }
+
+  #endResponse(): void {
+    if (this.#ended) return;
     this.#ended = true;
     const res = this.#res;
-    if (res.destroyed || res.writableEnded) {
-      callback();
-      return;
-    }
+    if (res.destroyed || res.writableEnded) return;
     if (!this.#raw) {
       // The worker ended without a byte: the caller answers (see forwardRequest).
       this.unanswered = true;
-      callback();
       return;
     }
     // Node closes the connection after a response marked last, as it would after `Connection: close`.
     res._last = !this.#keepAlive;
     res.end();
-    callback();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
