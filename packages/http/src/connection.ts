@@ -127,3 +127,8 @@ export class Connection {
     if (!this.socket.destroyed) this.socket.end();
   }
 }
+
+/** The connection a socket (or a forwarded request's stream) is served as, while it is tracked. */
+export function connectionOf(socket: Duplex): Connection | undefined {
+  return (socket as Tagged)[connectionKey];
+}

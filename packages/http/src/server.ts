@@ -18,7 +18,7 @@ import {
   refuseRequest,
   sendProblem,
 } from './answers.js';
-import { Connection, connectionKey, type Tagged } from './connection.js';
+import { Connection, connectionKey, connectionOf, type Tagged } from './connection.js';
 import { checkRequestLimits, diagnoseParserError, http09Problem, type ParserError } from './diagnose.js';
 import { forwardRequest, isForwardedRequest } from './forward.js';
 import { buildForwardedExchange, forwardedHeadOf } from './forwarded.js';
@@ -129,7 +129,7 @@ export class HTTPServer extends TCPServer {
       this.#onRequest(req, res, false),
     );
     inner.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const connection = this.#connectionOf(socket);
+      const connection = connectionOf(socket);
       if (connection) serveTunnel(this, connection, req, head);
       else socket.destroy();
     });
@@ -240,12 +240,8 @@ export class HTTPServer extends TCPServer {
     }
   }
 
-  #connectionOf(socket: Duplex): Connection | undefined {
-    return (socket as Tagged)[connectionKey];
-  }
-
   #onRequest(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
-    const connection = this.#connectionOf(req.socket);
+    const connection = connectionOf(req.socket);
     if (!connection) {
       res.destroy();
       return;
@@ -359,7 +355,7 @@ export class HTTPServer extends TCPServer {
   }
 
   #onClientError(error: ParserError, socket: Duplex): void {
-    const connection = this.#connectionOf(socket);
+    const connection = connectionOf(socket);
     if (!connection || error.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
       return;
