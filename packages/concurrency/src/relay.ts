@@ -110,8 +110,11 @@ interface SocketLike extends Duplex {
 
 /** Marks an HTTP exchange of @srv/http (a request relayed on its own, not a connection). */
 const exchangeMarker = Symbol.for('srv.http.exchange');
-/** Where an exchange keeps its body's raw trailer lines once the body has ended. */
-const trailersMarker = Symbol.for('srv.http.exchange-trailers');
+/**
+ * Where an exchange keeps its body's raw trailer lines once the body has ended (the main thread's
+ * `Exchange`, and the worker's stream once the end arrived).
+ */
+export const trailersMarker = Symbol.for('srv.http.exchange-trailers');
 
 /**
  * An HTTP exchange's head, as @srv/http describes it (plain data: method, target, version, raw header

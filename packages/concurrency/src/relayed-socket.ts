@@ -9,12 +9,11 @@ import {
   type RelayPort,
   smallChunk,
   toBuffer,
+  trailersMarker,
 } from './relay.js';
 
 /** Where an exchange's socket holds the request's parsed head (read by @srv/http's `HTTPServer`). */
 const headMarker = Symbol.for('srv.http.forwarded-head');
-/** Where it holds the body's raw trailer lines once the body has ended. */
-const trailersMarker = Symbol.for('srv.http.exchange-trailers');
 
 /**
  * Worker end of a relayed connection: a `Duplex` that looks enough like a `net.Socket` for handlers
@@ -59,11 +58,9 @@ export class RelayedSocket extends Duplex {
     this.#port = port;
     const exchange = head !== undefined;
     this.#exchange = exchange;
-    if (exchange) {
-      // @srv/http's HTTPServer serves such a stream even while shutting down: its request is in flight.
-      Object.defineProperty(this, Symbol.for('srv.forwarded-request'), { value: true });
-      Object.defineProperty(this, headMarker, { value: head });
-    }
+    // @srv/http's HTTPServer serves such a stream from its head, even while shutting down: its request
+    // is in flight.
+    if (exchange) Object.defineProperty(this, headMarker, { value: head });
     this.#window = window;
     this.#threshold = ackThreshold(window);
     const isUnix = info.remote.family === 'unix';

@@ -39,9 +39,6 @@ import { describeServerForWorker, type WorkerServerSpec } from './worker-spec.js
 
 const settledPromise: Promise<void> = Promise.resolve();
 
-/** Marks a worker's stream that carries one request its primary already read (see `attach`). */
-const forwardedRequest = Symbol.for('srv.forwarded-request');
-
 /**
  * Python's `BaseServer`: the lifecycle shared by every server. Binding starts in the constructor;
  * `await server.ready` tells success or a coded failure. Requests go through `verifyRequest`, then the
@@ -199,10 +196,7 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
   attach(socket: Duplex, info: ConnectionInfo): Promise<void> {
     tagConnection(socket, info);
     socket.on('error', this.#onSocketError);
-    // A stream that carries one request the primary already read (threading's HTTP exchanges) is
-    // in-flight work: it is served during shutdown, as the primary's own requests are.
-    const forwarded = (socket as Duplex & { [forwardedRequest]?: boolean })[forwardedRequest] === true;
-    if (this.#shutdown && !forwarded) {
+    if (this.#shutdown) {
       socket.destroy();
       return settledPromise;
     }
@@ -213,9 +207,7 @@ export abstract class BaseServer<Req = unknown> extends EventEmitter implements 
     }
     this.#active.add(stream);
     stream.on('close', this.#onStreamClose);
-    const request: ServerRequest = { kind: 'stream', request: stream, info };
-    // Served even though this server no longer serves new work (see above).
-    return forwarded && this.#shutdown ? this.#start(request) : this.#accept(request);
+    return this.#accept({ kind: 'stream', request: stream, info });
   }
 
   // One function each for every connection (no closures per connection); `this` is the stream.

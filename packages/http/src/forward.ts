@@ -59,14 +59,6 @@ interface RawResponse extends ServerResponse {
   _last: boolean;
 }
 
-/** Set by @srv/concurrency on a worker's end of an exchange: one request the primary has read. */
-const forwardedMarker = Symbol.for('srv.forwarded-request');
-
-/** Whether `stream` (in a worker) carries one request forwarded by the primary, not a connection. */
-export function isForwardedRequest(stream: Duplex): boolean {
-  return (stream as Duplex & { [forwardedMarker]?: boolean })[forwardedMarker] === true;
-}
-
 /** Node's test for `Expect: 100-continue` (`continueExpression` in `_http_server`). */
 const continueExpression = /(?:^|\W)100-continue(?:$|\W)/i;
 

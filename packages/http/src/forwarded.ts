@@ -11,13 +11,11 @@
 import { IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { ForwardedHead } from './forward.js';
+import { type ForwardedHead, trailersMarker } from './forward.js';
 import { SrvServerResponse } from './response.js';
 
 /** Where @srv/concurrency puts the parsed head on a worker's exchange stream. */
 const headMarker = Symbol.for('srv.http.forwarded-head');
-/** Where it puts the body's raw trailer lines once the body has ended. */
-const trailersMarker = Symbol.for('srv.http.exchange-trailers');
 
 /** The head of a request the primary already parsed, when `stream` carries one. */
 export function forwardedHeadOf(stream: Duplex): ForwardedHead | undefined {

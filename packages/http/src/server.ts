@@ -20,7 +20,7 @@ import {
 } from './answers.js';
 import { Connection, connectionKey, connectionOf, type Tagged } from './connection.js';
 import { checkRequestLimits, diagnoseParserError, http09Problem, type ParserError } from './diagnose.js';
-import { forwardRequest, isForwardedRequest } from './forward.js';
+import { forwardRequest } from './forward.js';
 import { buildForwardedExchange, forwardedHeadOf } from './forwarded.js';
 import type { HTTPHandlerClass, ProtocolVersion } from './handler.js';
 import { runHandler, serveTunnel } from './handler-run.js';
@@ -217,7 +217,7 @@ export class HTTPServer extends TCPServer {
         // (see forwarded.ts); in flight, so answered even while shutting down (Connection: close).
         const { req, res, expectContinue } = buildForwardedExchange(request, head);
         this.#onRequest(req, res, expectContinue && this.protocolVersion === 'HTTP/1.1');
-      } else if (this.#shuttingDown && !isForwardedRequest(request)) {
+      } else if (this.#shuttingDown) {
         connection.close();
       } else {
         const first = await peekFirstChunk(request);
@@ -314,9 +314,9 @@ export class HTTPServer extends TCPServer {
     connection.fresh = false;
     connection.since = this.#timeouts.now();
     connection.mark = connection.bytes();
-    // A forwarded request's stream is always idle after its one response: the primary decides for its
-    // connection (a request may still wait behind this one there).
-    if (this.#shuttingDown && connection.idle && !isForwardedRequest(connection.socket)) connection.close();
+    // A forwarded request's stream idles after its one response; the primary decides for its connection.
+    if (this.#shuttingDown && connection.idle && forwardedHeadOf(connection.socket) === undefined)
+      connection.close();
   }
 
   #serve(
