@@ -11,16 +11,22 @@
  * a whole window unacknowledged, and once those bytes have arrived and have room the receiver owes far
  * more than the threshold.
  */
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { ChunkPool } from './chunk-pool.js';
 
 /** Default bytes in flight per direction before the sender waits. */
 export const defaultRelayWindow = 256 * 1024;
 
 /** Messages on a connection's port, in either direction. */
 export type RelayMessage =
-  /** Bytes: a transferred copy, or for a small chunk a latin1 string (see {@link post}). */
-  | { readonly t: 'data'; readonly b: Uint8Array | string }
-  | { readonly t: 'ack'; readonly n: number }
+  /**
+   * Bytes: a transferred copy, or for a small chunk a latin1 string (see {@link post}). `r`: the
+   * memory came from a thread that takes it back once written (see chunk-pool.ts).
+   */
+  | { readonly t: 'data'; readonly b: Uint8Array | string; readonly r?: true }
+  /** Credit: `n` bytes were taken; `back`, the memory of written chunks that were sent with `r`. */
+  | { readonly t: 'ack'; readonly n: number; readonly back?: ArrayBuffer[] }
   /** The end of the stream; on an exchange's body, with its raw trailer lines (primary to worker). */
   | { readonly t: 'end'; readonly tr?: string[] }
   | { readonly t: 'close' }
@@ -59,19 +65,24 @@ export const smallChunk = 16 * 1024;
  * response) travels as a latin1 string, which is cloned as plain bytes: an ArrayBuffer per message in
  * each thread is work for both garbage collectors, and an HTTP request crosses with a few of them.
  */
-export function post(port: RelayPort, chunk: Uint8Array): void {
+export function post(port: RelayPort, chunk: Uint8Array, pool?: ChunkPool): void {
   if (chunk.byteLength <= smallChunk) {
     const text = (Buffer.isBuffer(chunk) ? chunk : toBuffer(chunk)).toString('latin1');
     port.postMessage({ t: 'data', b: text } satisfies RelayMessage);
     return;
   }
+  // With a pool, the receiver hands the memory back once written (`r`).
+  const data = (b: Uint8Array): RelayMessage =>
+    pool === undefined ? { t: 'data', b } : { t: 'data', b, r: true };
   if (isTransferable(chunk)) {
     // Its writer let go of it (a file read of @srv/static): the memory moves, nothing is copied.
-    port.postMessage({ t: 'data', b: chunk } satisfies RelayMessage, [chunk.buffer as ArrayBuffer]);
+    port.postMessage(data(chunk), [chunk.buffer as ArrayBuffer]);
     return;
   }
-  const copy = new Uint8Array(chunk);
-  port.postMessage({ t: 'data', b: copy } satisfies RelayMessage, [copy.buffer]);
+  const reused = pool?.take(chunk.byteLength);
+  const copy = reused === undefined ? new Uint8Array(chunk) : reused;
+  if (reused !== undefined) reused.set(chunk);
+  port.postMessage(data(copy), [copy.buffer as ArrayBuffer]);
 }
 
 /** Set by a writer on a chunk it lets go of once written (@srv/static's file reads). */
@@ -103,9 +114,10 @@ interface SocketLike extends Duplex {
   endExchange?(keepAlive: boolean): void;
   /**
    * An HTTP exchange's direct write of the worker's bytes (no writable buffer in between); false: wait
-   * for `onRoom`.
+   * for `onRoom`. `onWritten`, when given, is called once the connection's socket wrote the bytes
+   * (not when they were only queued), or with an error.
    */
-  writeResponse?(chunk: Buffer, onRoom: () => void): boolean;
+  writeResponse?(chunk: Buffer, onRoom: () => void, onWritten?: (error?: Error | null) => void): boolean;
 }
 
 /** Marks an HTTP exchange of @srv/http (a request relayed on its own, not a connection). */
@@ -165,12 +177,27 @@ export function relaySocket(
   let waitingDrain = false;
   let portClosed = false;
   const threshold = ackThreshold(window);
+  // Memory of written chunks its sender takes back (`r`), returned with the next acknowledgement.
+  let spare: ArrayBuffer[] | undefined;
 
   // `force`: the socket is gone, so nothing will ever drain; release a sender that may be waiting.
   const sendAck = (force = false) => {
     if (owed === 0 || (owed < threshold && !force) || portClosed) return;
-    port.postMessage({ t: 'ack', n: owed } satisfies RelayMessage);
+    if (spare === undefined) port.postMessage({ t: 'ack', n: owed } satisfies RelayMessage);
+    else {
+      port.postMessage({ t: 'ack', n: owed, back: spare } satisfies RelayMessage, spare);
+      spare = undefined;
+    }
     owed = 0;
+  };
+  // Called back once the socket wrote `bytes` (the kernel has them): only then may their memory go back.
+  // Only a real socket (or an exchange, whose response writes to one) is known to keep no reference
+  // to a chunk after its write was called back; another stream's chunks stay where they are.
+  const recycles = socket instanceof Socket || target.writeResponse !== undefined;
+  const recycle = (bytes: Buffer) => (error?: Error | null) => {
+    if (error != null || portClosed) return;
+    if (spare === undefined) spare = [bytes.buffer as ArrayBuffer];
+    else spare.push(bytes.buffer as ArrayBuffer);
   };
 
   const onRoom = () => {
@@ -221,11 +248,12 @@ export function relaySocket(
           sendAck(true);
           break;
         }
+        const written = message.r === true && recycles ? recycle(bytes) : undefined;
         if (target.writeResponse) {
-          if (target.writeResponse(bytes, onRoom)) {
+          if (target.writeResponse(bytes, onRoom, written)) {
             if (!waitingDrain) sendAck();
           } else waitingDrain = true;
-        } else if (socket.write(bytes)) {
+        } else if (socket.write(bytes, written)) {
           if (!waitingDrain) sendAck();
         } else if (!waitingDrain) {
           waitingDrain = true;

@@ -1,5 +1,6 @@
 import { Duplex } from 'node:stream';
 import type { ConnectionInfo } from '@srv/core';
+import { ChunkPool, chunkSourceKey } from './chunk-pool.js';
 import {
   ackThreshold,
   defaultRelayWindow,
@@ -14,6 +15,11 @@ import {
 
 /** Where an exchange's socket holds the request's parsed head (read by @srv/http's `HTTPServer`). */
 const headMarker = Symbol.for('srv.http.forwarded-head');
+
+/** This thread's memory of large writes, back from the main thread (see chunk-pool.ts). */
+const chunkPool = new ChunkPool();
+/** What a relayed socket lends its writers (see `chunkSourceKey`). */
+const takeChunk = (size: number): Buffer | undefined => chunkPool.take(size);
 
 /**
  * Worker end of a relayed connection: a `Duplex` that looks enough like a `net.Socket` for handlers
@@ -45,6 +51,8 @@ export class RelayedSocket extends Duplex {
   #timer: NodeJS.Timeout | undefined;
   readonly #exchange: boolean;
   #message: unknown = null;
+  /** Lends memory of written chunks to a writer (@srv/static's file reads): see chunk-pool.ts. */
+  readonly [chunkSourceKey] = takeChunk;
 
   /**
    * `head`: the port carries one HTTP request and its response (threading's `forwardsRequests`), not a
@@ -70,6 +78,7 @@ export class RelayedSocket extends Duplex {
     this.localAddress = isUnix ? undefined : info.local.host;
     this.localPort = isUnix ? undefined : info.local.port;
     this.encrypted = info.tls ? true : undefined;
+    chunkPool.use();
     port.on('message', (message: RelayMessage) => this.#receive(message));
     port.on('close', () => {
       this.#remoteClosed = true;
@@ -116,6 +125,7 @@ export class RelayedSocket extends Duplex {
         break;
       }
       case 'ack':
+        if (message.back !== undefined) for (const buffer of message.back) chunkPool.give(buffer);
         this.#unacked -= message.n;
         if (this.#blocked && this.#unacked - this.#blockedBytes < this.#window) {
           const resume = this.#blocked;
@@ -179,7 +189,7 @@ export class RelayedSocket extends Duplex {
     this.#touch();
     const before = this.#unacked;
     for (const chunk of chunks) {
-      post(this.#port, chunk);
+      post(this.#port, chunk, chunkPool);
       this.bytesWritten += chunk.length;
       this.#unacked += chunk.length;
     }
@@ -208,6 +218,7 @@ export class RelayedSocket extends Duplex {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.#clearTimer();
+    chunkPool.release();
     if (!this.#remoteClosed) {
       this.#remoteClosed = true;
       this.#port.postMessage({ t: 'close' } satisfies RelayMessage);

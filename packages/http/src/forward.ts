@@ -20,6 +20,7 @@
  * worker's writes are acknowledged only when `res` takes them.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { type Dispatcher, type ServerRequest, SrvError } from '@srv/core';
 
@@ -170,9 +171,11 @@ export class Exchange extends Duplex {
    * The relay's write of the worker's bytes: straight to `res`, without this stream's writable
    * machinery in between (a buffer, a callback and a tick per write), as long as nothing written the
    * stream's way still waits (then in order, behind it). False when `res` is full: `onRoom` is called
-   * once it has room again (or has closed).
+   * once it has room again (or has closed). `onWritten`, when given, hears once the connection wrote
+   * the bytes (the kernel has them, so their memory may be reused) or failed to; a chunk that only
+   * queued here, or whose connection is not a `net.Socket`, never calls it.
    */
-  writeResponse(chunk: Buffer, onRoom: () => void): boolean {
+  writeResponse(chunk: Buffer, onRoom: () => void, onWritten?: (error?: Error | null) => void): boolean {
     if (this.writableLength > 0) {
       if (this.write(chunk)) return true;
       this.once('drain', onRoom);
@@ -181,7 +184,9 @@ export class Exchange extends Duplex {
     const res = this.#res;
     if (res.destroyed || res.writableEnded) return true;
     this.#toRaw();
-    if (res.write(chunk)) return true;
+    // Only a real socket is known to drop a chunk once its write was called back.
+    const written = onWritten !== undefined && res.socket instanceof Socket;
+    if (written ? res.write(chunk, onWritten) : res.write(chunk)) return true;
     if (this.#onRoom === undefined) {
       res.on('drain', this.#roomFreed);
       res.on('close', this.#roomFreed);

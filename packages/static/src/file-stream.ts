@@ -19,6 +19,23 @@ const slowDrainMs = 20;
 export const transferableKey: unique symbol = Symbol.for('srv.transferable') as never;
 
 /**
+ * The property of a socket that lends memory for the chunks written to it: `(size) => Buffer |
+ * undefined` (a worker thread's relayed socket of @srv/concurrency, whose main thread hands the memory
+ * of written chunks back). Shared by name across packages.
+ */
+export const chunkSourceKey: unique symbol = Symbol.for('srv.chunk-source') as never;
+
+/** Lends a buffer of `size` bytes with memory of its own, or undefined (see {@link chunkSourceKey}). */
+export type ChunkSource = (size: number) => Buffer | undefined;
+
+/** The chunk source of `socket`, if it offers one. */
+export function chunkSourceOf(socket: unknown): ChunkSource | undefined {
+  if (typeof socket !== 'object' || socket === null) return undefined;
+  const source = (socket as { [chunkSourceKey]?: unknown })[chunkSourceKey];
+  return typeof source === 'function' ? (source as ChunkSource) : undefined;
+}
+
+/**
  * One range of an open file (both ends inclusive) as a stream whose reads grow while its reader keeps
  * up. Reads are 64 KiB until the reader has taken 8 MiB; from then on each doubles, up to 1 MiB, as
  * long as every wait for the client (the copy pauses this stream while the socket drains) ends within
@@ -36,15 +53,18 @@ export class FileRangeStream extends Readable {
   #reading = false;
   #pausedAt = 0;
   readonly #transferable: boolean;
+  readonly #source: ChunkSource | undefined;
 
   /**
    * `transferable`: every chunk is a buffer of its own that nothing reads after the consumer wrote it
-   * (srv's own copy loop), so it is marked with {@link transferableKey}.
+   * (srv's own copy loop), so it is marked with {@link transferableKey}; such a stream reads its full
+   * chunks into memory `source` lends, when it has some (see {@link chunkSourceKey}).
    */
-  constructor(handle: FileHandle, start: number, end: number, transferable = false) {
+  constructor(handle: FileHandle, start: number, end: number, transferable = false, source?: ChunkSource) {
     // highWaterMark 0: nothing is read ahead of what the copy asks for beyond the chunk in flight.
     super({ highWaterMark: 0 });
     this.#transferable = transferable;
+    this.#source = transferable ? source : undefined;
     this.#handle = handle;
     this.#position = start;
     this.#start = start;
@@ -71,7 +91,7 @@ export class FileRangeStream extends Readable {
     }
     const size = Math.min(this.#chunk, remaining);
     this.#reading = true;
-    const buffer = Buffer.allocUnsafe(size);
+    const buffer = this.#source?.(size) ?? Buffer.allocUnsafe(size);
     this.#handle.read(buffer, 0, size, this.#position).then(
       ({ bytesRead }) => {
         this.#reading = false;

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { BaseHTTPRequestHandler } from '@srv/http';
 import mime from 'mime-types';
 import { StaticError } from './errors.js';
-import { FileRangeStream } from './file-stream.js';
+import { chunkSourceOf, FileRangeStream } from './file-stream.js';
 import { type ListingEntry, renderListingHtml, renderListingJson, wantsJson } from './listing.js';
 import { hasExtension, isHiddenPath, type RequestPath, redirectLocation } from './path.js';
 import { defaultMaxRanges } from './range.js';
@@ -337,12 +337,8 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   protected createReadStream(handle: FileHandle, start: number, end: number): Readable {
     // Only srv's own copy loop is known to let go of a chunk once written (a worker thread's relay
     // may then move its memory instead of copying it).
-    return new FileRangeStream(
-      handle,
-      start,
-      end,
-      this.copyfile === SimpleHTTPRequestHandler.prototype.copyfile,
-    );
+    const own = this.copyfile === SimpleHTTPRequestHandler.prototype.copyfile;
+    return new FileRangeStream(handle, start, end, own, own ? chunkSourceOf(this.request) : undefined);
   }
 
   #redirect(location: string): void {

@@ -1,8 +1,10 @@
 import { once } from 'node:events';
+import { connect, createServer, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { ConnectionInfo } from '@srv/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { chunkSourceKey } from '../../src/chunk-pool.js';
 import { post, type RelayMessage, relaySocket } from '../../src/relay.js';
 import { RelayedSocket } from '../../src/relayed-socket.js';
 
@@ -175,5 +177,65 @@ describe('thread relay acknowledgements', () => {
     } finally {
       port1.close();
     }
+  });
+
+  it('hands the memory of chunks a real socket wrote back to the worker, whose next chunks reuse it', async () => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    const client = connect(port, '127.0.0.1');
+    const [accepted] = (await once(server, 'connection')) as [Socket];
+    const channel = new MessageChannel();
+    open.push(
+      channel.port1,
+      channel.port2,
+      { close: () => client.destroy() },
+      { close: () => server.close() },
+    );
+    const window = 256 * 1024;
+    void relaySocket(accepted, channel.port1, window);
+    const worker = new RelayedSocket(channel.port2, info, window);
+    open.push({ close: () => worker.destroy() });
+    const received: Buffer[] = [];
+    let receivedBytes = 0;
+    client.on('data', (chunk: Buffer) => {
+      received.push(chunk);
+      receivedBytes += chunk.length;
+      client.emit('progress');
+    });
+    const size = 64 * 1024;
+    const lend = worker[chunkSourceKey];
+    const expected: Buffer[] = [];
+    let reused = 0;
+    for (let index = 0; index < 12; index++) {
+      const lent = lend(size);
+      if (lent !== undefined) reused += 1;
+      const chunk = lent ?? Buffer.allocUnsafe(size);
+      chunk.fill(index + 1);
+      Object.defineProperty(chunk, Symbol.for('srv.transferable'), { value: true });
+      expected.push(Buffer.alloc(size, index + 1));
+      if (!worker.write(chunk)) await once(worker, 'drain');
+      // The client has the chunk: the main thread's socket wrote it, so its memory may come back.
+      while (receivedBytes < (index + 1) * size) await once(client, 'progress');
+    }
+    expect(reused).toBeGreaterThan(0);
+    expect(Buffer.concat(received).equals(Buffer.concat(expected))).toBe(true);
+  });
+
+  it('keeps the memory of chunks written to a stream that is not a socket (it may hold them)', async () => {
+    const { socket, worker } = relayPair(256 * 1024);
+    const size = 64 * 1024;
+    const lend = worker[chunkSourceKey];
+    for (let index = 0; index < 8; index++) {
+      expect(lend(size)).toBeUndefined();
+      const chunk = Buffer.alloc(size, index + 1);
+      Object.defineProperty(chunk, Symbol.for('srv.transferable'), { value: true });
+      if (!worker.write(chunk)) await once(worker, 'drain');
+      await writtenBytes(socket, (index + 1) * size);
+    }
+    // What the stream kept is intact: nothing it holds was handed back and reused.
+    const expected = Array.from({ length: 8 }, (_, index) => Buffer.alloc(size, index + 1));
+    expect(Buffer.concat(socket.written).equals(Buffer.concat(expected))).toBe(true);
   });
 });

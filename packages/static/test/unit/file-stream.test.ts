@@ -2,7 +2,15 @@ import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { FileRangeStream, maxChunk, minChunk, rampAfter, transferableKey } from '../../src/file-stream.js';
+import {
+  chunkSourceKey,
+  chunkSourceOf,
+  FileRangeStream,
+  maxChunk,
+  minChunk,
+  rampAfter,
+  transferableKey,
+} from '../../src/file-stream.js';
 
 async function fileOf(bytes: Buffer) {
   const directory = await mkdtemp(join(tmpdir(), 'srv-file-stream-'));
@@ -71,5 +79,44 @@ describe('FileRangeStream', () => {
     // The last read (10 bytes) is a slice of Node's shared buffer pool: never marked.
     expect(await marks(true)).toEqual([true, true, true, undefined]);
     expect(await marks(false)).toEqual([undefined, undefined, undefined, undefined]);
+  });
+
+  it('reads into memory its consumer lends, only when its chunks are transferable', async () => {
+    const size = 3 * minChunk + 10;
+    const bytes = Buffer.from(Array.from({ length: size }, (_, index) => index % 253));
+    const handle = await fileOf(bytes);
+    const lentMemory = Buffer.alloc(minChunk, 0xee);
+    const asked: number[] = [];
+    // Lends one buffer, the first time a 64 KiB one is asked for.
+    const source = (length: number) => {
+      asked.push(length);
+      return asked.length === 1 && length === minChunk ? lentMemory : undefined;
+    };
+    const read = async (transferable: boolean) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of new FileRangeStream(handle, 0, size - 1, transferable, source)) {
+        chunks.push(Buffer.from(chunk as Buffer));
+        if (chunk === lentMemory) chunks.push(Buffer.from('lent'));
+      }
+      return chunks;
+    };
+    const lent = await read(true);
+    expect(asked).toEqual([minChunk, minChunk, minChunk, 10]);
+    expect(lent[1]?.toString()).toBe('lent');
+    expect(lentMemory.equals(bytes.subarray(0, minChunk))).toBe(true);
+    expect(Buffer.concat(lent.filter((_, index) => index !== 1)).equals(bytes)).toBe(true);
+    asked.length = 0;
+    const own = await read(false);
+    expect(asked).toEqual([]);
+    expect(Buffer.concat(own).equals(bytes)).toBe(true);
+  });
+
+  it('finds the lender of a socket by its shared symbol', () => {
+    const lend = (length: number) => Buffer.alloc(length);
+    expect(chunkSourceOf({ [Symbol.for('srv.chunk-source')]: lend })).toBe(lend);
+    expect(chunkSourceKey).toBe(Symbol.for('srv.chunk-source'));
+    expect(chunkSourceOf({})).toBeUndefined();
+    expect(chunkSourceOf(undefined)).toBeUndefined();
+    expect(chunkSourceOf({ [Symbol.for('srv.chunk-source')]: 'no' })).toBeUndefined();
   });
 });
