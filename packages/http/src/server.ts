@@ -256,9 +256,15 @@ export class HTTPServer extends TCPServer {
     if (res instanceof SrvServerResponse) res.onClose(this.#onResponseClose);
     else res.on('close', this.#onResponseClose);
     connection.dispatched = false;
-    // Pipelined requests wait for the one before; a lone request starts one microtask later, once
-    // llhttp has parsed the rest of the bytes that came with its head: framing that fails there
-    // (`Transfer-Encoding: xchunked`, a chunk size `zz`) is then answered with one 400, never handled.
+    if (connection.pending === 1 && !expectContinue && hasNoBody(req) && this.dispatcher.dispatch === asyncDispatch) {
+      // A lone request without a body has no framing left to fail: handled now, inside the parser's
+      // callback, as node:http's own handlers are (no closure, promise or microtask turn for it).
+      connection.tail = this.#dispatch(connection, req, res, false) ?? settledPromise;
+      return;
+    }
+    // Pipelined requests wait for the one before; a lone request with a body starts one microtask
+    // later, once llhttp has parsed the rest of the bytes that came with its head: framing that fails
+    // there (`Transfer-Encoding: xchunked`, a chunk size `zz`) is then answered with one 400, never handled.
     connection.tail =
       connection.pending === 1
         ? settledPromise.then(() => this.#dispatch(connection, req, res, expectContinue))
@@ -434,6 +440,15 @@ export class HTTPServer extends TCPServer {
       }
     }
   }
+}
+
+/**
+ * RFC 9112 §6.3: a request with neither `Content-Length` nor `Transfer-Encoding` has no body, so no
+ * byte after its head belongs to it (llhttp has already built `headers`, for its `Expect` check).
+ */
+function hasNoBody(req: IncomingMessage): boolean {
+  const headers = req.headers;
+  return headers['content-length'] === undefined && headers['transfer-encoding'] === undefined;
 }
 
 /** Python 3.14's `HTTPSServer`: an {@link HTTPServer} that requires `options.tls`. */
