@@ -53,7 +53,7 @@ export class SrvServerResponse<
   }
 
   #noteLength(name: string, value: string): void {
-    if (name.toLowerCase() !== 'content-length') return;
+    if (name !== 'Content-Length' && name.toLowerCase() !== 'content-length') return;
     this.#declaredLength = this.#declaredLength === -1 && decimal.test(value) ? Number(value) : -2;
   }
 

@@ -256,7 +256,12 @@ export class HTTPServer extends TCPServer {
     if (res instanceof SrvServerResponse) res.onClose(this.#onResponseClose);
     else res.on('close', this.#onResponseClose);
     connection.dispatched = false;
-    if (connection.pending === 1 && !expectContinue && hasNoBody(req) && this.dispatcher.dispatch === asyncDispatch) {
+    if (
+      connection.pending === 1 &&
+      !expectContinue &&
+      hasNoBody(req) &&
+      this.dispatcher.dispatch === asyncDispatch
+    ) {
       // A lone request without a body has no framing left to fail: handled now, inside the parser's
       // callback, as node:http's own handlers are (no closure, promise or microtask turn for it).
       connection.tail = this.#dispatch(connection, req, res, false) ?? settledPromise;
