@@ -4,6 +4,7 @@ import {
   type OutgoingHttpHeaders,
   ServerResponse,
 } from 'node:http';
+import { hasNoBody } from './target.js';
 
 /**
  * The `ServerResponse` of srv's internal `node:http` server (its documented `ServerResponse` option),
@@ -67,8 +68,7 @@ export class SrvServerResponse<
     if (declared < 0 || this.headersSent) return false;
     const length = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
     if (length !== declared || this.hasHeader('content-length')) return false;
-    const headers = this.req.headers;
-    return headers['content-length'] === undefined && headers['transfer-encoding'] === undefined;
+    return hasNoBody(this.req);
   }
 
   /**
