@@ -211,7 +211,8 @@ export function checkRequestLimits(
         explain: `got more than ${maxLineLength} bytes when reading header line`,
       };
     }
-    if (name.length === 4 && name.toLowerCase() === 'host') hosts += 1;
+    // Clients spell it `Host`: that comparison costs no lower-cased copy.
+    if (name.length === 4 && (name === 'Host' || name.toLowerCase() === 'host')) hosts += 1;
     else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
       codings = codings === undefined ? raw[index + 1]! : `${codings},${raw[index + 1]!}`;
     }

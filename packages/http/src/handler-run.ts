@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import { closeWhenFinished, createHandler } from './answers.js';
 import type { Connection, Tagged } from './connection.js';
 import { type BaseHTTPRequestHandler, resolvedFinish } from './handler.js';
+import { deferHeads, endDeferring } from './head-flush.js';
 import { discardHeaders } from './response.js';
 import type { HTTPServer } from './server.js';
 
@@ -18,6 +19,21 @@ import type { HTTPServer } from './server.js';
  * whole run was synchronous.
  */
 export function runHandler(
+  server: HTTPServer,
+  handler: BaseHTTPRequestHandler,
+  connection: Connection,
+  expectContinue: boolean,
+): Promise<void> | undefined {
+  // A head ended in this synchronous part goes out at its end (see head-flush.ts), without a microtask.
+  const deferring = deferHeads(handler);
+  try {
+    return runSteps(server, handler, connection, expectContinue);
+  } finally {
+    if (deferring) endDeferring();
+  }
+}
+
+function runSteps(
   server: HTTPServer,
   handler: BaseHTTPRequestHandler,
   connection: Connection,
@@ -69,21 +85,46 @@ async function handleAfter(
   return finishAndComplete(server, handler, connection, failed);
 }
 
-/** Waits for `handle()`'s promise, then finishes. */
-async function finishAfter(
+/**
+ * Waits for `handle()`'s promise, then finishes. A connection runs one handler at a time, so the
+ * run waiting is kept on the connection and its two reactions are made once per connection, not per
+ * request (no `async` frame, closure or extra promise per request).
+ */
+function finishAfter(
   server: HTTPServer,
   handler: BaseHTTPRequestHandler,
   connection: Connection,
   handled: Promise<unknown>,
 ): Promise<void> {
-  let failed = false;
-  try {
-    await handled;
-  } catch (error) {
-    failed = true;
-    failSafely(server, handler, connection, error);
+  connection.waiting = handler;
+  let reactions = connection.reactions;
+  if (reactions === undefined) {
+    reactions = makeReactions(server, connection);
+    connection.reactions = reactions;
   }
-  return finishAndComplete(server, handler, connection, failed);
+  return handled.then(reactions.handled, reactions.failed);
+}
+
+/** How a connection's runs go on once `handle()`'s promise settles. */
+export interface RunReactions {
+  readonly handled: () => Promise<void> | undefined;
+  readonly failed: (error: unknown) => Promise<void> | undefined;
+}
+
+function makeReactions(server: HTTPServer, connection: Connection): RunReactions {
+  const take = (): BaseHTTPRequestHandler => {
+    const handler = connection.waiting!;
+    connection.waiting = undefined;
+    return handler;
+  };
+  return {
+    handled: () => finishAndComplete(server, take(), connection, false),
+    failed: (error: unknown) => {
+      const handler = take();
+      failSafely(server, handler, connection, error);
+      return finishAndComplete(server, handler, connection, true);
+    },
+  };
 }
 
 /** `finish()` (also after a failed `handle()`), then the end of the response. */

@@ -34,11 +34,11 @@ import { type Informational, sendInformational } from './informational.js';
 import { SrvServerResponse } from './response.js';
 import type { HTTPServer } from './server.js';
 import { responses } from './status.js';
+import { versionName } from './target.js';
 import { ResponseWriter } from './writer.js';
 
 export type { HTTPHandlerClass, ProtocolVersion } from './exchange.js';
 
-const versionNames: Readonly<Record<string, string>> = { '1.1': 'HTTP/1.1', '1.0': 'HTTP/1.0' };
 // [serverVersion, sysVersion, joined, joined if it passed the header rules]
 let cachedVersion: [string, string, string, string | undefined] = ['', '', '', undefined];
 /** What the default `finish()` returns: already settled, so the server need not wait a turn for it. */
@@ -122,8 +122,7 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
     const target = req.url ?? '';
     this.#target = target;
     this.path = target.startsWith('//') ? `/${target.replace(/^\/+/, '')}` : target;
-    this.requestVersion =
-      exchange.requestVersion ?? versionNames[req.httpVersion] ?? `HTTP/${req.httpVersion}`;
+    this.requestVersion = exchange.requestVersion ?? versionName(req);
     this.#requestline = exchange.requestline;
     this.headers = new HTTPHeaders(req.rawHeaders ?? []);
   }
@@ -184,7 +183,8 @@ export class BaseHTTPRequestHandler extends StreamRequestHandler<HTTPServer> {
   override handle(): void | Promise<void> {
     let name = methodNames.get(this.command);
     if (name === undefined) {
-      name = `do${this.command}`;
+      // Interned once, as an object's key (a look-up by a string made at run time searches the string table).
+      name = Object.keys({ [`do${this.command}`]: true })[0]!;
       // Bounded: llhttp only passes the methods it knows (a few dozen).
       if (methodNames.size < 64) methodNames.set(this.command, name);
     }

@@ -4,6 +4,7 @@ import {
   type OutgoingHttpHeaders,
   ServerResponse,
 } from 'node:http';
+import { hasNoBody } from './target.js';
 
 /**
  * The `ServerResponse` of srv's internal `node:http` server (its documented `ServerResponse` option),
@@ -41,11 +42,33 @@ export class SrvServerResponse<
     return super.emit(event, ...args);
   }
 
+  /** The value of the one `Content-Length` line waiting here: -1 without one, -2 when unclear. */
+  #declaredLength = -1;
+
   /** Adds one header line (repeated names stay repeated lines). */
   addHeaderLine(name: string, value: string): void {
+    if (name.length === 14) this.#noteLength(name, value);
     const lines = this.#lines;
     if (lines === undefined) this.#lines = [name, value];
     else lines.push(name, value);
+  }
+
+  #noteLength(name: string, value: string): void {
+    if (name !== 'Content-Length' && name.toLowerCase() !== 'content-length') return;
+    this.#declaredLength = this.#declaredLength === -1 && decimal.test(value) ? Number(value) : -2;
+  }
+
+  /**
+   * True when `chunk` is this response's whole body: nothing of it is out yet, its one waiting
+   * `Content-Length` line says exactly this many bytes, and its request has no body of its own (RFC 9112
+   * §6.3: neither `Content-Length` nor `Transfer-Encoding`), so ending the response now discards none.
+   */
+  isWholeBody(chunk: Uint8Array | string): boolean {
+    const declared = this.#declaredLength;
+    if (declared < 0 || this.headersSent) return false;
+    const length = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+    if (length !== declared || this.hasHeader('content-length')) return false;
+    return hasNoBody(this.req);
   }
 
   /**
@@ -64,12 +87,14 @@ export class SrvServerResponse<
       }
     }
     if (this.hasHeader(name)) this.removeHeader(name);
+    if (name.length === 14 && name.toLowerCase() === 'content-length') this.#declaredLength = -1;
     this.addHeaderLine(name, value);
   }
 
   /** Drops every waiting line and every header set on the response (a failed handler's 500 starts clean). */
   discardHeaders(): void {
     this.#lines = undefined;
+    this.#declaredLength = -1;
     for (const name of this.getHeaderNames()) this.removeHeader(name);
   }
 
@@ -99,6 +124,7 @@ export class SrvServerResponse<
 }
 
 type ResponseHeaders = OutgoingHttpHeaders | OutgoingHttpHeader[];
+const decimal = /^\d{1,15}$/;
 
 /** Drops every header of a response not yet sent, buffered lines included (a failed handler's 500 starts clean). */
 export function discardHeaders(res: ServerResponse): void {

@@ -1,4 +1,5 @@
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
   type AddressInput,
@@ -26,9 +27,10 @@ import type { HTTPHandlerClass, ProtocolVersion } from './handler.js';
 import { runHandler, serveTunnel } from './handler-run.js';
 import { readRequestHead } from './head.js';
 import { HealthCheck, waitUnlessShutdown } from './health.js';
+import { createParser } from './parser.js';
 import { SrvServerResponse } from './response.js';
 import { type HTTPServerOptions, settleOptions } from './server-options.js';
-import { peekFirstChunk, rewriteAbsoluteTarget } from './target.js';
+import { hasNoBody, peekFirstChunk, rewriteAbsoluteTarget } from './target.js';
 import { ConnectionTimeouts } from './timeouts.js';
 
 export type { HTTPServerOptions } from './server-options.js';
@@ -102,38 +104,16 @@ export class HTTPServer extends TCPServer {
           });
     this.healthReady.catch(() => {});
 
-    const inner = http.createServer({
-      // Buffers sendHeader() lines and hands them to Node as one writeHead() array (see response.ts).
-      ServerResponse: SrvServerResponse,
-      maxHeaderSize: this.maxHeaderSize,
-      requireHostHeader: false,
-      joinDuplicateHeaders: false,
+    const inner = createParser(this.maxHeaderSize, {
+      request: (req, res, expectContinue) =>
+        this.#onRequest(req, res, expectContinue && this.protocolVersion === 'HTTP/1.1'),
+      connect: (req, socket, head) => {
+        const connection = connectionOf(socket);
+        if (connection) serveTunnel(this, connection, req, head);
+        else socket.destroy();
+      },
+      clientError: (error, socket) => this.#onClientError(error, socket),
     });
-    // maxHeadersCount drops extra lines silently; srv counts rawHeaders itself and answers 431.
-    inner.maxHeadersCount = 0;
-    // A client that half-closes after its request still gets the answer (Python's behaviour): Node
-    // otherwise ends the connection on the client's FIN, before a request still waiting in the serial
-    // queue (or a worker) has answered.
-    (inner as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
-    // Node's own keep-alive timer would race srv's (and is absent over a worker relay).
-    inner.keepAliveTimeout = 0;
-    inner.headersTimeout = 0;
-    inner.requestTimeout = 0;
-    inner.timeout = 0;
-    inner.on('request', (req: IncomingMessage, res: ServerResponse) => this.#onRequest(req, res, false));
-    inner.on('checkContinue', (req: IncomingMessage, res: ServerResponse) =>
-      this.#onRequest(req, res, this.protocolVersion === 'HTTP/1.1'),
-    );
-    // Python ignores expectations other than 100-continue; so does srv (Node would answer 417).
-    inner.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) =>
-      this.#onRequest(req, res, false),
-    );
-    inner.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const connection = connectionOf(socket);
-      if (connection) serveTunnel(this, connection, req, head);
-      else socket.destroy();
-    });
-    inner.on('clientError', (error: ParserError, socket: Duplex) => this.#onClientError(error, socket));
     this.#http = inner;
     this.#timeouts = new ConnectionTimeouts({
       headersTimeout: this.headersTimeout,
@@ -256,9 +236,16 @@ export class HTTPServer extends TCPServer {
     if (res instanceof SrvServerResponse) res.onClose(this.#onResponseClose);
     else res.on('close', this.#onResponseClose);
     connection.dispatched = false;
-    // Pipelined requests wait for the one before; a lone request starts one microtask later, once
-    // llhttp has parsed the rest of the bytes that came with its head: framing that fails there
-    // (`Transfer-Encoding: xchunked`, a chunk size `zz`) is then answered with one 400, never handled.
+    const alone = connection.pending === 1 && !expectContinue;
+    if (alone && hasNoBody(req) && this.dispatcher.dispatch === asyncDispatch) {
+      // No body, so no framing left to fail: handled now, inside the parser's callback, as node:http's
+      // own handlers are (no closure, promise or microtask turn for it).
+      connection.tail = this.#dispatch(connection, req, res, false) ?? settledPromise;
+      return;
+    }
+    // Pipelined requests wait for the one before; a lone request with a body starts one microtask
+    // later, once llhttp has parsed the rest of the bytes that came with its head: framing that fails
+    // there (`Transfer-Encoding: xchunked`, a chunk size `zz`) is then answered with one 400, never handled.
     connection.tail =
       connection.pending === 1
         ? settledPromise.then(() => this.#dispatch(connection, req, res, expectContinue))

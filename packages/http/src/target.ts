@@ -35,6 +35,27 @@ export function peekFirstChunk(socket: Duplex): Promise<Buffer | undefined> {
   });
 }
 
+/**
+ * RFC 9112 §6.3: a request with neither `Content-Length` nor `Transfer-Encoding` has no body, so no
+ * byte after its head belongs to it (for HTTP/1.1, Node has built `headers` already, for its `Expect` check).
+ */
+export function hasNoBody(req: IncomingMessage): boolean {
+  const headers = req.headers;
+  return headers['content-length'] === undefined && headers['transfer-encoding'] === undefined;
+}
+
+/**
+ * `HTTP/x.y` from the parsed numbers: Node builds `req.httpVersion` anew per request, and a string
+ * made at run time costs a string-table look-up each time it is used as a property key.
+ */
+export function versionName(req: IncomingMessage): string {
+  if (req.httpVersionMajor === 1) {
+    if (req.httpVersionMinor === 1) return 'HTTP/1.1';
+    if (req.httpVersionMinor === 0) return 'HTTP/1.0';
+  }
+  return `HTTP/${req.httpVersion}`;
+}
+
 const absoluteTarget = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(.*)$/s;
 const authorityForm = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::\d{0,5})?$/;
 

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { StreamWriter } from '@srv/core';
+import { SrvServerResponse } from './response.js';
 
 const settled: Promise<void> = Promise.resolve();
 
@@ -23,6 +24,12 @@ export class ResponseWriter extends StreamWriter {
   override tryWrite(chunk: Uint8Array | string): Promise<void> | undefined {
     const res = this.#res;
     if (res.destroyed || res.writableEnded || res.writableNeedDrain) return super.tryWrite(chunk);
+    if (res instanceof SrvServerResponse && res.isWholeBody(chunk)) {
+      // The whole declared body in one write: the response ends with it, as `end(body)` would (one
+      // write of head and body, no uncork turn, no later `end()`); waits like a write while it drains.
+      res.end(chunk);
+      return res.writableLength > 0 ? this.flush() : undefined;
+    }
     return res.write(chunk) ? undefined : this.flush();
   }
 

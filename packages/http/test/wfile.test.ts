@@ -24,6 +24,56 @@ describe('wfile and sendError, without reaching into res', () => {
     expect(seen).toEqual([false, true, true]);
   });
 
+  it('a write of the whole declared body ends the response when the request has none', async () => {
+    const seen: boolean[] = [];
+    class Whole extends BaseHTTPRequestHandler {
+      async doGET(): Promise<void> {
+        this.sendResponse(200);
+        this.sendHeader('Content-Length', 5);
+        this.endHeaders();
+        await this.wfile.write(this.path === '/short' ? 'hel' : 'hello');
+        seen.push(this.res.writableEnded);
+        if (this.path === '/short') await this.wfile.write('lo');
+      }
+    }
+    const t = await serve(Whole);
+    const reply = await exchange(
+      t,
+      'GET /whole HTTP/1.1\r\nHost: a\r\n\r\nGET /short HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n',
+    );
+    const [first, second] = reply.split(/(?=HTTP\/1\.1 200)/);
+    expect(splitResponse(first!).body).toBe('hello');
+    expect(splitResponse(second!).body).toBe('hello');
+    // The whole body ended the first response at once; a shorter write leaves it to the handler.
+    expect(seen).toEqual([true, false]);
+  });
+
+  it('a response written before its request body was read stays open for that body', async () => {
+    const seen: unknown[] = [];
+    class AnswerFirst extends BaseHTTPRequestHandler {
+      async doPOST(): Promise<void> {
+        this.sendResponse(200);
+        this.sendHeader('Content-Length', 5);
+        this.endHeaders();
+        await this.wfile.write('hello');
+        seen.push(this.res.writableEnded);
+        seen.push((await this.rfile.read(4)).toString());
+      }
+    }
+    const t = await serve(AnswerFirst);
+    const socket = await t.connect();
+    socket.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nConnection: close\r\n\r\n');
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    // The body follows the response's head: ending the response then would have discarded it.
+    await new Promise<void>((resolve) => socket.once('data', () => resolve()));
+    socket.write('ping');
+    await closed;
+    expect(splitResponse(Buffer.concat(chunks).toString('latin1')).body).toBe('hello');
+    expect(seen).toEqual([false, 'ping']);
+  });
+
   it('pipeFrom(readable) copies a stream and resolves true at its end', async () => {
     let result: boolean | undefined;
     class Piping extends BaseHTTPRequestHandler {
