@@ -53,6 +53,8 @@ export interface SimpleHTTPOptions {
 }
 
 const allowed = 'GET, HEAD, OPTIONS';
+const lookUpType = (extension: string): string =>
+  (extension && mime.contentType(extension)) || 'application/octet-stream';
 const allowHeader: ReadonlyArray<readonly [string, string]> = [['Allow', allowed]];
 
 /**
@@ -162,7 +164,8 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
       this.sendError(405, undefined, undefined, allowHeader);
       return;
     }
-    return super.handle();
+    // What the base class's handle() would find and call, without finding it a second time.
+    return (method as () => void | Promise<void>).call(this);
   }
 
   /** Adds the configured extra headers and CORS origin to every final response, errors included. */
@@ -181,8 +184,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
    * the directory (unless `followSymlinks`) and not be hidden (unless `dotfiles`).
    */
   translatePath(path: string = this.path): string {
-    const resolver = this.resolver;
-    return resolver.filePath(resolver.parse(path), this.directory);
+    return this.resolver.translate(path, this.directory);
   }
 
   /** Python's `guess_type`: the content type for a file name, with a charset for text. */
@@ -191,10 +193,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     const extension = resolver.extensionOf(path);
     const mapped = this.options.extensionsMap[extension];
     if (mapped !== undefined) return mapped;
-    return resolver.contentType(
-      extension,
-      (ext) => (ext && mime.contentType(ext)) || 'application/octet-stream',
-    );
+    return resolver.contentType(extension, lookUpType);
   }
 
   /**
@@ -215,10 +214,19 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
   sendHead(head: boolean = this.command === 'HEAD', path: string = this.path): void | Promise<void> {
     let request: RequestPath;
     let fsPath: string;
+    let directory: string | undefined;
     const resolver = this.resolver;
     try {
-      request = resolver.parse(path);
-      fsPath = this.translatePath(path);
+      if (this.translatePath === SimpleHTTPRequestHandler.prototype.translatePath) {
+        // What parse() and translatePath() give, from one look-up, with the directory asked for once.
+        directory = this.directory;
+        const target = resolver.translateTarget(path, directory);
+        request = target.request;
+        fsPath = target.path;
+      } else {
+        request = resolver.parse(path);
+        fsPath = this.translatePath(path);
+      }
     } catch (error) {
       if (error instanceof StaticError) {
         this.sendError(error.status, error.status === 414 ? undefined : 'Bad request path');
@@ -235,7 +243,7 @@ export class SimpleHTTPRequestHandler extends BaseHTTPRequestHandler {
     }
     let real: string | Promise<string>;
     try {
-      real = resolver.realRoot(this.directory);
+      real = resolver.realRoot(directory ?? this.directory);
     } catch {
       this.sendError(404, 'File not found');
       return;

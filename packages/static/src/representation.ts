@@ -66,6 +66,8 @@ function selectRepresentation(
   const file = request.found;
   if (!options.precompressed) return { file, coding: undefined };
   const codings = acceptableCodings(handler.headers.get('accept-encoding'));
+  // No coding acceptable (a client without Accept-Encoding): nothing to look up.
+  if (codings.length === 0) return { file, coding: undefined };
   const next = (index: number): Representation | Promise<Representation> => {
     const coding = codings[index];
     if (coding === undefined) return { file, coding: undefined };
@@ -141,22 +143,7 @@ function answer(
       ? options.cacheControl(`/${segments.join('/')}`)
       : options.cacheControl;
 
-  // Headers computed from the file go out with replaceHeader(): they replace any configured extra
-  // header of the same name instead of repeating it.
-  const validators = () => {
-    handler.replaceHeader('ETag', etag);
-    handler.replaceHeader('Last-Modified', cached ? cached.httpDate : handler.dateTimeString(modified));
-    if (cacheControl !== undefined) handler.sendHeader('Cache-Control', cacheControl);
-    if (options.precompressed) handler.replaceHeader('Vary', 'Accept-Encoding');
-  };
-  const representationHeaders = (type: string, length: number | string) => {
-    handler.replaceHeader('Content-Type', type);
-    handler.replaceHeader('Content-Length', typeof length === 'string' ? length : String(length));
-    if (coding) handler.replaceHeader('Content-Encoding', coding.coding);
-    handler.replaceHeader('Accept-Ranges', 'bytes');
-    validators();
-    handler.endHeaders();
-  };
+  const validators: Validators = { etag, modified, cached, cacheControl, vary: options.precompressed };
 
   const headers = handler.headers;
   const precondition = !isConditional(handler)
@@ -178,7 +165,7 @@ function answer(
   }
   if (precondition === 'not-modified') {
     handler.sendResponse(304);
-    validators();
+    sendValidators(handler, validators);
     handler.endHeaders();
     return;
   }
@@ -191,7 +178,7 @@ function answer(
       handler.sendResponse(416);
       handler.replaceHeader('Content-Range', `bytes */${size}`);
       handler.replaceHeader('Content-Length', '0');
-      validators();
+      sendValidators(handler, validators);
       handler.endHeaders();
       return;
     }
@@ -200,7 +187,7 @@ function answer(
 
   if (ranges === undefined) {
     handler.sendResponse(200);
-    representationHeaders(contentType, cached ? cached.contentLength : size);
+    sendRepresentationHeaders(handler, contentType, cached ? cached.contentLength : size, coding, validators);
     if (head) return;
     return sendBody(handler, request, file, cached, wholeFile(size), undefined);
   }
@@ -209,7 +196,7 @@ function answer(
     const range = ranges[0]!;
     handler.sendResponse(206);
     handler.replaceHeader('Content-Range', contentRange(range, size));
-    representationHeaders(contentType, range.end - range.start + 1);
+    sendRepresentationHeaders(handler, contentType, range.end - range.start + 1, coding, validators);
     return sendBody(handler, request, file, cached, ranges, undefined);
   }
 
@@ -225,8 +212,52 @@ function answer(
     length += Buffer.byteLength(partHeads[index]!) + ranges[index]!.end - ranges[index]!.start + 1;
   }
   handler.sendResponse(206);
-  representationHeaders(`multipart/byteranges; boundary=${boundary}`, length);
+  sendRepresentationHeaders(
+    handler,
+    `multipart/byteranges; boundary=${boundary}`,
+    length,
+    coding,
+    validators,
+  );
   return sendBody(handler, request, file, cached, ranges, { heads: partHeads, tail });
+}
+
+/** What the validator headers of an answer are made of. */
+interface Validators {
+  readonly etag: string;
+  readonly modified: number;
+  readonly cached: CachedFile | undefined;
+  readonly cacheControl: string | undefined;
+  /** Whether the answer depends on `Accept-Encoding` (precompressed siblings are on). */
+  readonly vary: boolean;
+}
+
+// Headers computed from the file go out with replaceHeader(): they replace any configured extra
+// header of the same name instead of repeating it.
+function sendValidators(handler: FileResponder, validators: Validators): void {
+  const { cached, cacheControl } = validators;
+  handler.replaceHeader('ETag', validators.etag);
+  handler.replaceHeader(
+    'Last-Modified',
+    cached ? cached.httpDate : handler.dateTimeString(validators.modified),
+  );
+  if (cacheControl !== undefined) handler.sendHeader('Cache-Control', cacheControl);
+  if (validators.vary) handler.replaceHeader('Vary', 'Accept-Encoding');
+}
+
+function sendRepresentationHeaders(
+  handler: FileResponder,
+  type: string,
+  length: number | string,
+  coding: PrecompressedCoding | undefined,
+  validators: Validators,
+): void {
+  handler.replaceHeader('Content-Type', type);
+  handler.replaceHeader('Content-Length', typeof length === 'string' ? length : String(length));
+  if (coding) handler.replaceHeader('Content-Encoding', coding.coding);
+  handler.replaceHeader('Accept-Ranges', 'bytes');
+  sendValidators(handler, validators);
+  handler.endHeaders();
 }
 
 /** The body: from memory in one write (unless `copyfile()` is overridden), else streamed. */

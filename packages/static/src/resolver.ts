@@ -73,10 +73,23 @@ function statBigInt(path: string): BigIntStats | undefined {
   }
 }
 
+/** A parsed request target and the file path it maps to. */
+export interface TranslatedTarget {
+  readonly request: RequestPath;
+  readonly path: string;
+}
+
+/** A parsed request target and the file path it maps to below `directory` (once asked for). */
+interface ParsedTarget {
+  readonly request: RequestPath;
+  directory: string | undefined;
+  path: string;
+}
+
 /** A server's resolution state; see the module comment. */
 export class FileResolver {
   readonly #cache: LruCache<CachedFile> | undefined;
-  readonly #parsed = new Map<string, RequestPath>();
+  readonly #parsed = new Map<string, ParsedTarget>();
   readonly #absolute = new Map<string, string>();
   readonly #roots = new Map<string, Promise<string>>();
   readonly #realRoots = new Map<string, string>();
@@ -99,11 +112,33 @@ export class FileResolver {
 
   /** {@link parseRequestPath}, remembered for the last few hundred targets. */
   parse(target: string): RequestPath {
+    return this.#parsedTarget(target).request;
+  }
+
+  #parsedTarget(target: string): ParsedTarget {
     let parsed = this.#parsed.get(target);
     if (parsed === undefined) {
-      parsed = parseRequestPath(target);
+      parsed = { request: parseRequestPath(target), directory: undefined, path: '' };
       if (this.#parsed.size >= maxParsedPaths) this.#parsed.delete(this.#parsed.keys().next().value!);
       this.#parsed.set(target, parsed);
+    }
+    return parsed;
+  }
+
+  /**
+   * A request target's file path below `directory` (what `parse` then `filePath` give), found by one
+   * look-up of the target: remembered with its parse for the last directory asked.
+   */
+  translate(target: string, directory: string): string {
+    return this.translateTarget(target, directory).path;
+  }
+
+  /** {@link translate}, with the parsed target beside its path (read both before the next call). */
+  translateTarget(target: string, directory: string): TranslatedTarget {
+    const parsed = this.#parsedTarget(target);
+    if (parsed.directory !== directory) {
+      parsed.path = this.filePath(parsed.request, directory);
+      parsed.directory = directory;
     }
     return parsed;
   }

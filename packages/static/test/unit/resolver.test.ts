@@ -15,6 +15,17 @@ describe('FileResolver memos', () => {
     expect(resolver.filePath(resolver.parse('/'), `${sep}srv`)).toBe(`${sep}srv`);
   });
 
+  it('translates a target to its parse and file path in one step, per directory asked for', () => {
+    const target = resolver.translateTarget('/d/e%20f.txt', `${sep}srv`);
+    expect(target.request).toBe(resolver.parse('/d/e%20f.txt'));
+    expect(target.path).toBe(`${sep}srv${sep}d${sep}e f.txt`);
+    expect(resolver.translate('/d/e%20f.txt', `${sep}srv`)).toBe(target.path);
+    // A changed directory is not answered with the path remembered for the last one.
+    expect(resolver.translate('/d/e%20f.txt', `${sep}www`)).toBe(`${sep}www${sep}d${sep}e f.txt`);
+    expect(resolver.translate('/d/../g', `${sep}srv`)).toBe(`${sep}srv${sep}g`);
+    expect(() => resolver.translate('/a%2fb', `${sep}srv`)).toThrow(/encoded path separator/);
+  });
+
   it('gives a name its lower-case extension, dot included', () => {
     expect(resolver.extensionOf('Index.HTML')).toBe('.html');
     expect(resolver.extensionOf('archive.tar.GZ')).toBe('.gz');
