@@ -11,6 +11,9 @@ export const base: Options = {
   clean: true,
   splitting: false,
   treeshake: true,
+  // esbuild renames a class that refers to itself (`_SimpleHTTPRequestHandler`); its `name` is public
+  // (logs, errors, `withOptions()` copies it), so names stay as written.
+  keepNames: true,
 };
 
 export function config(overrides: Options = {}) {
