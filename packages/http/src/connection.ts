@@ -2,8 +2,6 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ConnectionInfo, RequestInfo, ServerRequest, SocketAddress } from '@srv/core';
 import type { Problem } from './diagnose.js';
-import type { BaseHTTPRequestHandler } from './handler.js';
-import type { RunReactions } from './handler-run.js';
 
 /** The length of the PROXY header @srv/core's listener read from a socket (its `bytesRead` counts it). */
 const proxyHeaderBytesKey = Symbol.for('srv.proxyHeaderBytes');
@@ -46,10 +44,6 @@ export class Connection {
   firstLineOpen = false;
   /** The next request's handling waits for this (pipelined requests run one after another). */
   tail: Promise<void> = Promise.resolve();
-  /** The handler whose `handle()` promise the connection waits for (see handler-run.ts). */
-  waiting: BaseHTTPRequestHandler | undefined = undefined;
-  /** The reactions to that promise, made once per connection (see handler-run.ts). */
-  reactions: RunReactions | undefined = undefined;
   /** What each of its requests is, to the dispatcher. */
   readonly serverRequest: ServerRequest;
   readonly done: Promise<void>;

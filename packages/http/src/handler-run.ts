@@ -86,45 +86,23 @@ async function handleAfter(
 }
 
 /**
- * Waits for `handle()`'s promise, then finishes. A connection runs one handler at a time, so the
- * run waiting is kept on the connection and its two reactions are made once per connection, not per
- * request (no `async` frame, closure or extra promise per request).
+ * Waits for `handle()`'s promise, then finishes. Its own frame per run: a handler may go on after its
+ * response is complete, while the connection's next request is already being handled.
  */
-function finishAfter(
+async function finishAfter(
   server: HTTPServer,
   handler: BaseHTTPRequestHandler,
   connection: Connection,
   handled: Promise<unknown>,
 ): Promise<void> {
-  connection.waiting = handler;
-  let reactions = connection.reactions;
-  if (reactions === undefined) {
-    reactions = makeReactions(server, connection);
-    connection.reactions = reactions;
+  let failed = false;
+  try {
+    await handled;
+  } catch (error) {
+    failed = true;
+    failSafely(server, handler, connection, error);
   }
-  return handled.then(reactions.handled, reactions.failed);
-}
-
-/** How a connection's runs go on once `handle()`'s promise settles. */
-export interface RunReactions {
-  readonly handled: () => Promise<void> | undefined;
-  readonly failed: (error: unknown) => Promise<void> | undefined;
-}
-
-function makeReactions(server: HTTPServer, connection: Connection): RunReactions {
-  const take = (): BaseHTTPRequestHandler => {
-    const handler = connection.waiting!;
-    connection.waiting = undefined;
-    return handler;
-  };
-  return {
-    handled: () => finishAndComplete(server, take(), connection, false),
-    failed: (error: unknown) => {
-      const handler = take();
-      failSafely(server, handler, connection, error);
-      return finishAndComplete(server, handler, connection, true);
-    },
-  };
+  return finishAndComplete(server, handler, connection, failed);
 }
 
 /** `finish()` (also after a failed `handle()`), then the end of the response. */
