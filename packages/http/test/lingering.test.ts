@@ -24,7 +24,7 @@ describe('handlers that outlive their responses', () => {
         });
         if (this.path === '/fail') throw new Error('failed after its response');
       }
-      override finish(): void | Promise<void> {
+      override finish(): Promise<void> {
         finished.push(this.path);
         return super.finish();
       }
