@@ -188,7 +188,8 @@ mapfile -t packages < <(list_packages)
 log "pnpm version-packages"
 pnpm run --silent version-packages
 git add -A
-"${git_c[@]}" commit -q -m "version packages"
+# Nothing to commit when the tree under test is a version commit already (no changeset pending).
+git diff --cached --quiet || "${git_c[@]}" commit -q -m "version packages"
 [ -z "$(ls .changeset/*.md 2>/dev/null)" ] || fail "changesets left after version-packages: $(ls .changeset/*.md)"
 # 1.0.0 is the maintainers' decision, never a changeset's (CONTRIBUTING.md): a major out of the version
 # step is changesets bumping the peer dependents of @srv/core, which must not be published unnoticed.
