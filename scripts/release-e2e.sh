@@ -188,8 +188,17 @@ mapfile -t packages < <(list_packages)
 log "pnpm version-packages"
 pnpm run --silent version-packages
 git add -A
-"${git_c[@]}" commit -q -m "version packages"
+# Nothing to commit when the tree under test is a version commit already (no changeset pending).
+git diff --cached --quiet || "${git_c[@]}" commit -q -m "version packages"
 [ -z "$(ls .changeset/*.md 2>/dev/null)" ] || fail "changesets left after version-packages: $(ls .changeset/*.md)"
+# 1.0.0 is the maintainers' decision, never a changeset's (CONTRIBUTING.md): a major out of the version
+# step is changesets bumping the peer dependents of @srv/core, which must not be published unnoticed.
+for entry in "${packages[@]}"; do
+  IFS=$'\t' read -r name dir <<<"$entry"
+  version=$(node -p "require('./$dir/package.json').version")
+  echo "  $name@$version"
+  [ "${version%%.*}" = 0 ] || fail "the version step made $name@$version: see CONTRIBUTING.md on the @srv/core peer range"
+done
 
 log "registry: verdaccio on loopback, temporary storage, no uplinks"
 port=$(node -e 'const s=require("node:net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
@@ -395,6 +404,9 @@ EOF
 
   for bin in $(node -p "Object.keys(require('./node_modules/$name/package.json').bin ?? {}).join(' ')"); do
     seen_bins+=("$bin")
+    got=$("node_modules/.bin/$bin" --version) || fail "$bin --version failed"
+    [ "$got" = "$bin $version" ] || fail "$bin --version printed '$got', want '$bin $version'"
+    echo "  $bin --version: $got"
     case $bin in
       srv-static)
         log "consumer: npx --no-install srv-static"

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -8,6 +9,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { parseResponse, www } from './helpers.js';
+
+// What `--version` must print: the version in this package's package.json (0.1.0 in the first release),
+// so a release needs no edit here.
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 const bin = fileURLToPath(new URL('../bin/srv-cgi.js', import.meta.url));
 
@@ -126,7 +133,7 @@ describe('srv-cgi', () => {
     expect(help.stdout).not.toContain('--cgi');
     expect(help.stdout).not.toContain('srv-static');
     for (const flag of ['--version', '-v']) {
-      expect(await runToEnd([flag])).toEqual({ code: 0, stdout: 'srv-cgi 0.0.0\n', stderr: '' });
+      expect(await runToEnd([flag])).toEqual({ code: 0, stdout: `srv-cgi ${version}\n`, stderr: '' });
     }
   });
 });

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import net from 'node:net';
@@ -8,6 +9,12 @@ import { createTestCertificate } from '@srv/core/testing';
 import { describe, expect, it } from 'vitest';
 import { runStaticCli } from '../src/index.js';
 import { bin, createFixture, parseResponse, startCli } from './helpers.js';
+
+// What `--version` must print: the version in this package's package.json (0.1.0 in the first release),
+// so a release needs no edit here.
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 /** Runs the bin to completion (for flags that never serve). */
 async function runCli(
@@ -206,7 +213,7 @@ describe('srv-static', () => {
     expect(notDirectory.code).toBe(2);
     expect(notDirectory.stderr).toBe(`srv-static: ${bin} is not a directory (see --help)\n`);
     for (const flag of ['--version', '-v']) {
-      expect(await runCli([flag])).toEqual({ code: 0, stdout: 'srv-static 0.0.0\n', stderr: '' });
+      expect(await runCli([flag])).toEqual({ code: 0, stdout: `srv-static ${version}\n`, stderr: '' });
     }
     const help = await runCli(['--help']);
     expect(help.code).toBe(0);

@@ -1,10 +1,17 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { readAll, readUntil } from '@srv/core/testing';
 import { describe, expect, it, onTestFinished } from 'vitest';
+
+// What `--version` must print: the version in this package's package.json (0.1.0 in the first release),
+// so a release needs no edit here.
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 // The bin runs the built CLI (dist/cli.js): `pnpm --filter @srv/timeproto build` first (turbo does).
 const bin = fileURLToPath(new URL('../bin/srv-time.js', import.meta.url));
@@ -211,7 +218,7 @@ describe('srv-time serve and query', () => {
     const top = await run('--help');
     expect(top.stdout).toMatch(/^Usage: srv-time serve .*\n[\s\S]*^Usage: srv-time query /m);
     for (const flag of ['--version', '-v']) {
-      expect(await run(flag)).toEqual({ code: 0, stdout: 'srv-time 0.0.0\n', stderr: '' });
+      expect(await run(flag)).toEqual({ code: 0, stdout: `srv-time ${version}\n`, stderr: '' });
     }
   });
 });

@@ -1,5 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseCli, parseTarget, UsageError } from '../../src/cli-args.js';
+
+// What `--version` must print: the version in this package's package.json (0.1.0 in the first release),
+// so a release needs no edit here.
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 describe('srv-time arguments', () => {
   it('serve defaults to port 8765 on :: with the line service, async', () => {
@@ -102,6 +109,6 @@ describe('srv-time arguments', () => {
   it('help is a command of its own', () => {
     expect(parseCli(['--help'])).toMatchObject({ command: 'help' });
     expect(parseCli(['query', '-h'])).toMatchObject({ command: 'help' });
-    expect(parseCli(['-v'])).toEqual({ command: 'help', output: 'srv-time 0.0.0\n' });
+    expect(parseCli(['-v'])).toEqual({ command: 'help', output: `srv-time ${version}\n` });
   });
 });
